@@ -1,0 +1,179 @@
+// The engine's PostgreSQL CDC commands (shared/contracts/cdc.ts, `pg*`): test connection,
+// discovery, the REPLICA IDENTITY fix, starting a capture as a job with its source state, and
+// dropping a slot.
+import { rm } from 'node:fs/promises';
+import type pg from 'pg';
+import { EddyError, type HandlersFor } from '../../../../shared/contract-kit.js';
+import type { cdcCommands } from '../../../../shared/contracts/cdc.js';
+import { getConnectionProfile } from '../../connections/store.js';
+import type { EngineContext } from '../../context.js';
+import { toEnvelope } from '../../dispatch.js';
+import { captureRegistry } from '../source-state.js';
+import { stateFilePath } from './capture-state.js';
+import { defaultSlotName, GapDetectedError, runPostgresCapture, type CaptureUpdate } from './capture.js';
+import { connectPg, pgEndpointFromProfile, pgEndpointFromUrl, quoteIdent, redactUrl, splitTableName, testPostgresEndpoint, type PgEndpoint } from './client.js';
+import { discoverPostgres, setReplicaIdentity } from './discover.js';
+import { streamName } from './envelope.js';
+
+type PostgresCommands = 'pgTestConnection' | 'pgDiscover' | 'pgSetReplicaIdentity' | 'pgStartCapture' | 'pgDropSlot';
+
+export async function resolvePgEndpoint(context: Pick<EngineContext, 'workspace' | 'resolveSecret'>, target: { connectionId?: string | undefined; url?: string | undefined }): Promise<PgEndpoint> {
+  if (target.url !== undefined) return pgEndpointFromUrl(target.url);
+  if (target.connectionId === undefined) throw new EddyError('VALIDATION', 'Give either connectionId or url.');
+  const profile = await getConnectionProfile(context, target.connectionId);
+  if (profile.kind !== 'postgres') throw new EddyError('VALIDATION', `Connection ${profile.id} is a ${profile.kind} connection, not PostgreSQL.`);
+  return pgEndpointFromProfile(profile, context.resolveSecret);
+}
+
+async function withClient<T>(endpoint: PgEndpoint, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  let client: pg.Client;
+  try {
+    client = await connectPg(endpoint, { applicationName: 'eddy-discover' });
+  } catch (error) {
+    throw new EddyError('UNAVAILABLE', `Could not connect to ${endpoint.label}: ${redactUrl(error instanceof Error ? error.message : String(error))}`);
+  }
+  try {
+    return await work(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The capture id for a slot: one capture per slot and engine. */
+export function postgresCaptureId(slotName: string): string {
+  return `postgres/${slotName}`;
+}
+
+export function createPostgresCdcHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, PostgresCommands> {
+  return {
+    pgTestConnection: async (target) => {
+      const started = Date.now();
+      let endpoint: PgEndpoint;
+      try {
+        endpoint = await resolvePgEndpoint(context, target);
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        return { ok: false, stage: /secret|environment variable/i.test(message) ? 'secret' : 'config', message, elapsedMs: Date.now() - started };
+      }
+      return testPostgresEndpoint(endpoint);
+    },
+
+    pgDiscover: async (request) => {
+      const endpoint = await resolvePgEndpoint(context, request);
+      return withClient(endpoint, (client) => discoverPostgres(client, request.schemas));
+    },
+
+    pgSetReplicaIdentity: async (request) => {
+      const endpoint = await resolvePgEndpoint(context, request);
+      const { schema, table } = splitTableName(request.table);
+      return withClient(endpoint, (client) => setReplicaIdentity(client, schema, table, request.identity));
+    },
+
+    pgDropSlot: async (request) => {
+      const endpoint = await resolvePgEndpoint(context, request);
+      if (captureRegistry(context).isActive(postgresCaptureId(request.slotName))) {
+        throw new EddyError('CONFLICT', `A capture is reading slot ${request.slotName}; stop it first.`);
+      }
+      const result = await withClient(endpoint, async (client) => {
+        const slot = await client.query<{ active: boolean; active_pid: number | null }>('SELECT active, active_pid FROM pg_replication_slots WHERE slot_name = $1', [request.slotName]);
+        if (slot.rows[0]?.active) throw new EddyError('CONFLICT', `Slot ${request.slotName} is in use by process ${slot.rows[0].active_pid}.`);
+        const droppedSlot = slot.rows.length > 0 && (await client.query('SELECT pg_drop_replication_slot($1)', [request.slotName]), true);
+        let droppedPublication = false;
+        if (request.publicationName) {
+          const existing = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [request.publicationName]);
+          if (existing.rows.length) {
+            await client.query(`DROP PUBLICATION ${quoteIdent(request.publicationName)}`);
+            droppedPublication = true;
+          }
+        }
+        return { droppedSlot, droppedPublication };
+      });
+      // Dropped on purpose: the next capture on this slot name starts fresh, not in "gap detected".
+      await rm(stateFilePath(context.workspace.localDir, request.slotName), { force: true });
+      return result;
+    },
+
+    pgStartCapture: async (request) => {
+      const endpoint = await resolvePgEndpoint(context, request);
+      const tables = [...new Set(request.tables)];
+      const slotName = request.slotName ?? defaultSlotName(endpoint.database, tables);
+      const publicationName = request.publicationName ?? slotName;
+      const id = postgresCaptureId(slotName);
+      const streams = tables.map((name) => {
+        const { schema, table } = splitTableName(name);
+        return streamName(endpoint.database, schema, table);
+      });
+      const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')}`;
+      const registry = captureRegistry(context);
+      // The job's id is known only once it starts; stopping before that has nothing to stop.
+      const running: { jobId?: string } = {};
+      const registration = registry.register({ id, kind: 'postgres', title, streams, ...(endpoint.connectionId ? { connectionId: endpoint.connectionId } : {}) }, async () => {
+        if (!running.jobId) return;
+        context.jobs.cancel(running.jobId);
+        await context.jobs.wait(running.jobId);
+      });
+
+      const job = context.jobs.start({ kind: 'capture-postgres', title, unit: 'events', total: request.maxEvents ?? null }, async (handle) => {
+        registration.update({ jobId: handle.id });
+        const report = (update: CaptureUpdate): void => {
+          registration.update(update);
+          if (update.events !== undefined || update.message !== undefined) handle.progress(registration.current().events, update.message !== undefined ? { message: update.message } : {});
+        };
+        try {
+          const result = await runPostgresCapture(
+            {
+              endpoint,
+              tables,
+              slotName,
+              publicationName,
+              createSlot: request.createSlot,
+              createPublication: request.createPublication,
+              snapshot: request.snapshot,
+              resetSlot: request.resetSlot,
+              ...(request.maxEvents !== undefined ? { maxEvents: request.maxEvents } : {}),
+              untilCaughtUp: request.untilCaughtUp,
+              batchSize: request.batchSize,
+              stateFile: stateFilePath(context.workspace.localDir, slotName),
+              source: { name: endpoint.connectionId ?? endpoint.database, version: context.settings.version },
+            },
+            {
+              append: async (events) => {
+                const appended = await context.log.append(events);
+                if (appended.rejected.length > 0) {
+                  const first = appended.rejected[0]!;
+                  const message = `The event log refused ${appended.rejected.length} change event(s) from ${title} (${first.reason}; e.g. ${first.stream} at ${first.position}).`;
+                  context.report('error', 'capture', message);
+                  registration.update({ message });
+                }
+                return appended;
+              },
+            },
+            report,
+            handle.signal,
+          );
+          const summary =
+            result.reason === 'cancelled'
+              ? `Stopped after ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`
+              : result.reason === 'caught-up'
+                ? `Caught up: ${result.events} events (${result.snapshotRows} from the snapshot); the slot is confirmed at ${result.ackedLsn}.`
+                : `Captured ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`;
+          handle.progress(result.events, { message: summary });
+          registration.update({ state: 'stopped', message: summary, events: result.events, position: result.ackedLsn });
+          return summary;
+        } catch (error) {
+          if (error instanceof GapDetectedError) registration.update({ state: 'gap-detected', error: error.toEnvelope() });
+          else if (handle.signal.aborted) registration.update({ state: 'stopped', message: 'Stopped.' });
+          else {
+            const envelope = toEnvelope(error);
+            envelope.message = redactUrl(envelope.message);
+            registration.update({ state: 'error', message: envelope.message, error: envelope });
+            throw EddyError.from(envelope);
+          }
+          throw error;
+        }
+      });
+      running.jobId = job.id;
+      return { captureId: id, jobId: job.id, slotName, publicationName, streams };
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// Turns low-level connection failures (Node socket errors, TLS errors, driver auth errors) into the
+// stage where a connection failed and a sentence a data engineer can act on. Shared by the Kafka,
+// PostgreSQL and SQL Server "test connection" paths.
+import type { ConnectionTestResult } from '../../../shared/contracts/connections.js';
+
+type Stage = ConnectionTestResult['stage'];
+
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'EPROTO',
+]);
+
+function codesOf(error: unknown): string[] {
+  const codes: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    const record = current as { code?: unknown; errno?: unknown; cause?: unknown; originalError?: unknown; type?: unknown };
+    if (typeof record.code === 'string') codes.push(record.code);
+    if (typeof record.type === 'string') codes.push(record.type);
+    current = record.cause ?? record.originalError;
+  }
+  return codes;
+}
+
+function messagesOf(error: unknown): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 5; depth++) {
+    if (current instanceof Error) parts.push(current.message);
+    else if (typeof current === 'string') parts.push(current);
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return parts.join(' | ');
+}
+
+/** Where a failed connection attempt stopped, and what to tell the user. */
+export function diagnoseConnectionError(error: unknown, target: string): { stage: Stage; message: string } {
+  const codes = codesOf(error);
+  const text = messagesOf(error);
+  const has = (...wanted: string[]): boolean => wanted.some((code) => codes.includes(code));
+  if (has('ENOTFOUND', 'EAI_AGAIN', 'EAI_NONAME') || /getaddrinfo/.test(text)) {
+    return { stage: 'dns', message: `The host name in ${target} could not be resolved (DNS). Check the spelling, or your VPN.` };
+  }
+  if (has('ECONNREFUSED')) {
+    return { stage: 'connect', message: `Connection refused by ${target}: nothing is listening on that port, or a firewall rejects it.` };
+  }
+  if (has('ETIMEDOUT', 'ESOCKETTIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH') || /timed? ?out/i.test(text)) {
+    return { stage: 'connect', message: `No answer from ${target} in time: the host is unreachable or a firewall drops the traffic.` };
+  }
+  if ([...codes].some((code) => TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) || /certificate|SSL|TLS/i.test(text)) {
+    return { stage: 'tls', message: `The TLS handshake with ${target} failed: ${text}. Check the CA certificate and whether the server expects TLS.` };
+  }
+  if (has('SASL_AUTHENTICATION_FAILED', 'ELOGIN', '28P01', '28000') || /authentication|password|SASL|login failed/i.test(text)) {
+    return { stage: 'auth', message: `${target} refused the credentials: ${text}. Check the user name and the secret the password reference points to.` };
+  }
+  if (has('42501', 'TOPIC_AUTHORIZATION_FAILED', 'CLUSTER_AUTHORIZATION_FAILED', 'GROUP_AUTHORIZATION_FAILED') || /permission denied|not authorized/i.test(text)) {
+    return { stage: 'permission', message: `Connected to ${target}, but the user lacks a permission: ${text}.` };
+  }
+  return { stage: 'connect', message: `Could not connect to ${target}: ${text || String(error)}` };
+}

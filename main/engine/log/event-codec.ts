@@ -1,0 +1,219 @@
+// How an event becomes a journal line and a segment row, and a row becomes a StoredEvent again.
+// Validation here is hand-written rather than zod: it runs for every event at ingest rates, and
+// a bad event is rejected with a reason instead of failing its whole batch (per-record isolation).
+import type { EventRecord, Header, JsonValue, Op, StoredEvent } from '../../../shared/events.js';
+import { positionHash } from './position-index.js';
+import type { SqlValue } from './sqljs.js';
+
+/** Columns of `event_rows` in the order every insert binds and every read selects them. */
+export const ROW_COLUMNS = 'seq, stream, position, key, value, value_bytes, decode_error, headers, op, event_time, ingest_time, size';
+export const ROW_WIDTH = 12;
+
+const OPS = new Set(['c', 'u', 'd', 'r']);
+
+export interface PreparedEvent {
+  stream: string;
+  position: string;
+  hash: number;
+  keyJson: string | null;
+  valueJson: string | null;
+  valueBytes: string | null;
+  decodeError: string | null;
+  headersJson: string;
+  op: string | null;
+  eventTime: number;
+  ingestTime: number;
+  /** Everything after the seq in the journal line: `,"stream","position",key,...]`. */
+  body: string;
+  /** UTF-8 bytes of `body`: the event's size in the log. */
+  size: number;
+  seq: number;
+}
+
+export type PrepareResult = { ok: true; event: PreparedEvent } | { ok: false; stream: string; position: string; size: number; reason: string };
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? value.slice(0, 200) : '';
+}
+
+function toJson(value: unknown, what: string): string | null {
+  if (value === undefined || value === null) return null;
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} is not JSON-serializable`);
+  return text;
+}
+
+function headersJson(headers: unknown): string {
+  if (headers === undefined || headers === null) return '[]';
+  if (!Array.isArray(headers)) throw new TypeError('headers must be an array of {key, value}');
+  if (headers.length === 0) return '[]';
+  for (const header of headers as unknown[]) {
+    const h = header as Partial<Header> | null;
+    if (!h || typeof h.key !== 'string' || typeof h.value !== 'string') throw new TypeError('headers must be an array of {key, value} strings');
+  }
+  return JSON.stringify((headers as Header[]).map((h) => ({ key: h.key, value: h.value })));
+}
+
+/** Validates and serializes one incoming event. Never throws. */
+export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResult {
+  const event = (typeof input === 'object' && input !== null ? input : {}) as Record<string, unknown>;
+  const stream = event.stream;
+  const position = event.position;
+  const fail = (reason: string, size = 0): PrepareResult => ({ ok: false, stream: describe(stream), position: describe(position), size, reason });
+  if (typeof stream !== 'string' || stream.length === 0 || stream.length > 512) return fail('stream must be a string of 1 to 512 characters');
+  if (typeof position !== 'string' || position.length === 0 || position.length > 1024) return fail('position must be a string of 1 to 1024 characters');
+  if (typeof event.eventTime !== 'number' || !Number.isFinite(event.eventTime)) return fail('eventTime must be a finite number (ms since the epoch)');
+  if (typeof event.ingestTime !== 'number' || !Number.isFinite(event.ingestTime)) return fail('ingestTime must be a finite number (ms since the epoch)');
+  const op = event.op ?? null;
+  if (op !== null && (typeof op !== 'string' || !OPS.has(op))) return fail(`op must be one of c, u, d, r (got ${JSON.stringify(op)})`);
+  const valueBytes = event.valueBytes ?? null;
+  if (valueBytes !== null && typeof valueBytes !== 'string') return fail('valueBytes must be a base64 string');
+  const decodeError = event.decodeError ?? null;
+  if (decodeError !== null && typeof decodeError !== 'string') return fail('decodeError must be a string');
+  let keyJson: string | null;
+  let valueJson: string | null;
+  let headers: string;
+  try {
+    keyJson = toJson(event.key, 'key');
+    valueJson = toJson(event.value, 'value');
+    headers = headersJson(event.headers);
+  } catch (error) {
+    // RangeError here means a value too large to even serialize: refuse it, never crash.
+    return fail(error instanceof RangeError ? `the event is too large to serialize (${error.message})` : (error as Error).message);
+  }
+  // Cheap bound before building the line: UTF-8 is at most 3 bytes per UTF-16 unit.
+  const roughChars = (keyJson?.length ?? 0) + (valueJson?.length ?? 0) + (valueBytes?.length ?? 0) + headers.length;
+  if (roughChars > maxEventBytes) {
+    const bytes = Buffer.byteLength(keyJson ?? '') + Buffer.byteLength(valueJson ?? '') + (valueBytes?.length ?? 0) + Buffer.byteLength(headers);
+    if (bytes > maxEventBytes) return fail(`event is ${bytes} bytes, over the ${maxEventBytes}-byte limit`, bytes);
+  }
+  const body =
+    ',' +
+    JSON.stringify(stream) +
+    ',' +
+    JSON.stringify(position) +
+    ',' +
+    (keyJson ?? 'null') +
+    ',' +
+    (valueJson ?? 'null') +
+    ',' +
+    (valueBytes === null ? 'null' : JSON.stringify(valueBytes)) +
+    ',' +
+    (decodeError === null ? 'null' : JSON.stringify(decodeError)) +
+    ',' +
+    headers +
+    ',' +
+    (op === null ? 'null' : `"${op}"`) +
+    ',' +
+    JSON.stringify(event.eventTime) +
+    ',' +
+    JSON.stringify(event.ingestTime) +
+    ']';
+  const size = Buffer.byteLength(body);
+  if (size > maxEventBytes) return fail(`event is ${size} bytes, over the ${maxEventBytes}-byte limit`, size);
+  return {
+    ok: true,
+    event: {
+      stream,
+      position,
+      hash: positionHash(stream, position),
+      keyJson,
+      valueJson,
+      valueBytes,
+      decodeError,
+      headersJson: headers,
+      op,
+      eventTime: event.eventTime,
+      ingestTime: event.ingestTime,
+      body,
+      size,
+      seq: 0,
+    },
+  };
+}
+
+export function journalLine(event: PreparedEvent): string {
+  return '[' + event.seq + event.body;
+}
+
+/** Parses one journal line back into a prepared event (replay after a restart). */
+export function parseJournalLine(line: string): PreparedEvent {
+  const comma = line.indexOf(',');
+  const body = line.slice(comma);
+  const parsed = JSON.parse(line) as [number, string, string, JsonValue, JsonValue, string | null, string | null, Header[], string | null, number, number];
+  const [seq, stream, position, key, value, valueBytes, decodeError, headers, op, eventTime, ingestTime] = parsed;
+  return {
+    seq,
+    stream,
+    position,
+    hash: positionHash(stream, position),
+    keyJson: key === null ? null : JSON.stringify(key),
+    valueJson: value === null ? null : JSON.stringify(value),
+    valueBytes,
+    decodeError,
+    headersJson: headers.length === 0 ? '[]' : JSON.stringify(headers),
+    op,
+    eventTime,
+    ingestTime,
+    body,
+    size: Buffer.byteLength(body),
+  };
+}
+
+export function bindRow(target: SqlValue[], offset: number, event: PreparedEvent): void {
+  target[offset] = event.seq;
+  target[offset + 1] = event.stream;
+  target[offset + 2] = event.position;
+  target[offset + 3] = event.keyJson;
+  target[offset + 4] = event.valueJson;
+  target[offset + 5] = event.valueBytes;
+  target[offset + 6] = event.decodeError;
+  target[offset + 7] = event.headersJson;
+  target[offset + 8] = event.op;
+  target[offset + 9] = event.eventTime;
+  target[offset + 10] = event.ingestTime;
+  target[offset + 11] = event.size;
+}
+
+function parseJson(text: SqlValue): JsonValue {
+  return text === null ? null : (JSON.parse(text as string) as JsonValue);
+}
+
+/** A row selected with ROW_COLUMNS, as the contract's StoredEvent. */
+export function rowToEvent(row: SqlValue[]): StoredEvent {
+  const headers = row[7] as string;
+  const event: StoredEvent = {
+    seq: row[0] as number,
+    stream: row[1] as string,
+    position: row[2] as string,
+    key: parseJson(row[3]!),
+    value: parseJson(row[4]!),
+    headers: headers === '[]' ? [] : (JSON.parse(headers) as Header[]),
+    eventTime: row[9] as number,
+    ingestTime: row[10] as number,
+    size: row[11] as number,
+  };
+  if (row[5] !== null) event.valueBytes = row[5] as string;
+  if (row[6] !== null) event.decodeError = row[6] as string;
+  if (row[8] !== null) event.op = row[8] as Op;
+  return event;
+}
+
+/** The StoredEvent for an event just made durable (no parse: the caller's objects are reused). */
+export function preparedToEvent(prepared: PreparedEvent, original: Partial<EventRecord>): StoredEvent {
+  const event: StoredEvent = {
+    seq: prepared.seq,
+    stream: prepared.stream,
+    position: prepared.position,
+    key: (original.key ?? null) as JsonValue,
+    value: (original.value ?? null) as JsonValue,
+    headers: prepared.headersJson === '[]' ? [] : (JSON.parse(prepared.headersJson) as Header[]),
+    eventTime: prepared.eventTime,
+    ingestTime: prepared.ingestTime,
+    size: prepared.size,
+  };
+  if (prepared.valueBytes !== null) event.valueBytes = prepared.valueBytes;
+  if (prepared.decodeError !== null) event.decodeError = prepared.decodeError;
+  if (prepared.op !== null) event.op = prepared.op as Op;
+  return event;
+}

@@ -1,0 +1,346 @@
+// The Connections view: list, add, edit, test and delete Kafka, PostgreSQL and SQL Server profiles,
+// each showing its environment colour. Passwords are secret references: an environment variable,
+// or a secret handed to the host's store (OS-encrypted in the desktop app, this session only in
+// web mode); the profile file never holds the value.
+import { useState, type JSX } from 'react';
+import { EddyError } from '../../../shared/contract';
+import type { ConnectionProfile, ConnectionTestResult } from '../../../shared/contracts/connections';
+import { engine } from '../../client/engine-client';
+import { useLoad } from '../../app/use-engine';
+import './connections.css';
+
+type Kind = ConnectionProfile['kind'];
+
+const kindLabels: Record<Kind, string> = { kafka: 'Kafka', postgres: 'PostgreSQL', sqlserver: 'SQL Server' };
+const environments = [
+  { label: 'dev', color: '#2e7d32' },
+  { label: 'test', color: '#1565c0' },
+  { label: 'staging', color: '#ef6c00' },
+  { label: 'prod', color: '#c62828' },
+];
+
+interface Draft {
+  kind: Kind;
+  id: string;
+  name: string;
+  environment: { label: string; color: string };
+  brokers: string;
+  host: string;
+  port: string;
+  database: string;
+  user: string;
+  saslMechanism: '' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  tls: boolean;
+  /** How the password is given: none, an environment variable, or a secret entered now. */
+  secretMode: 'none' | 'env' | 'secret';
+  envName: string;
+  secretValue: string;
+  persistSecret: boolean;
+}
+
+const emptyDraft = (kind: Kind = 'kafka'): Draft => ({
+  kind,
+  id: '',
+  name: '',
+  environment: environments[0]!,
+  brokers: '127.0.0.1:9092',
+  host: '127.0.0.1',
+  port: kind === 'postgres' ? '5432' : kind === 'sqlserver' ? '1433' : '',
+  database: '',
+  user: '',
+  saslMechanism: '',
+  tls: false,
+  secretMode: 'none',
+  envName: '',
+  secretValue: '',
+  persistSecret: false,
+});
+
+function draftFrom(profile: ConnectionProfile): Draft {
+  const draft = emptyDraft(profile.kind);
+  const password = profile.kind === 'kafka' ? profile.sasl?.password : profile.password;
+  const env = password ? /^\$\{env:(.+)\}$/.exec(password) : null;
+  return {
+    ...draft,
+    id: profile.id,
+    name: profile.name,
+    environment: profile.environment,
+    ...(profile.kind === 'kafka'
+      ? { brokers: profile.brokers.join(', '), saslMechanism: profile.sasl?.mechanism ?? '', user: profile.sasl?.username ?? '', tls: profile.tls?.enabled ?? false }
+      : { host: profile.host, port: String(profile.port), database: profile.database, user: profile.user }),
+    secretMode: password ? (env ? 'env' : 'secret') : 'none',
+    envName: env?.[1] ?? '',
+  };
+}
+
+function slug(text: string): string {
+  return text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 60) || 'connection';
+}
+
+async function profileFrom(draft: Draft): Promise<ConnectionProfile> {
+  const id = draft.id || slug(draft.name);
+  let password: string | undefined;
+  if (draft.secretMode === 'env') password = `\${env:${draft.envName.trim()}}`;
+  if (draft.secretMode === 'secret') {
+    if (draft.secretValue) {
+      const stored = await engine.setSecret({ name: `${id}.password`, value: draft.secretValue, persist: draft.persistSecret });
+      password = stored.ref;
+    } else {
+      password = `\${secret:${id}.password}`;
+    }
+  }
+  const base = { id, name: draft.name.trim() || id, environment: draft.environment };
+  if (draft.kind === 'kafka') {
+    return {
+      ...base,
+      kind: 'kafka',
+      clientId: 'eddy',
+      brokers: draft.brokers.split(/[\s,]+/).filter(Boolean),
+      ...(draft.tls ? { tls: { enabled: true, rejectUnauthorized: true } } : {}),
+      ...(draft.saslMechanism && password ? { sasl: { mechanism: draft.saslMechanism, username: draft.user, password } } : {}),
+    };
+  }
+  const sql = { ...base, host: draft.host, port: Number(draft.port), database: draft.database, user: draft.user, ...(password ? { password } : {}) };
+  return draft.kind === 'postgres' ? { ...sql, kind: 'postgres', ssl: 'prefer' } : { ...sql, kind: 'sqlserver', encrypt: true, trustServerCertificate: false };
+}
+
+export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX.Element {
+  const connections = useLoad(() => engine.listConnections({}), [engineReady]);
+  const secretStatus = useLoad(() => engine.secretStatus({}), [engineReady]);
+  const [draft, setDraft] = useState<Draft>();
+  const [results, setResults] = useState<Record<string, ConnectionTestResult | 'testing'>>({});
+  const [error, setError] = useState<string>();
+
+  const test = async (target: { id: string } | { profile: ConnectionProfile }, key: string): Promise<void> => {
+    setResults((current) => ({ ...current, [key]: 'testing' }));
+    try {
+      const result = await engine.testConnection(target);
+      setResults((current) => ({ ...current, [key]: result }));
+    } catch (failure) {
+      const message = failure instanceof EddyError ? failure.message : String(failure);
+      setResults((current) => ({ ...current, [key]: { ok: false, stage: 'config', message, elapsedMs: 0 } }));
+    }
+  };
+
+  const save = async (): Promise<void> => {
+    if (!draft) return;
+    try {
+      await engine.saveConnection({ profile: await profileFrom(draft) });
+      setDraft(undefined);
+      setError(undefined);
+      connections.reload();
+      secretStatus.reload();
+    } catch (failure) {
+      setError(failure instanceof EddyError ? failure.message : String(failure));
+    }
+  };
+
+  const remove = async (id: string): Promise<void> => {
+    if (!window.confirm(`Delete the connection "${id}"? The profile file is removed from the workspace.`)) return;
+    await engine.deleteConnection({ id });
+    connections.reload();
+  };
+
+  return (
+    <div className="connections">
+      <div className="toolbar">
+        <button onClick={() => setDraft(emptyDraft('kafka'))}>+ Kafka</button>
+        <button onClick={() => setDraft(emptyDraft('postgres'))}>+ PostgreSQL</button>
+        <button onClick={() => setDraft(emptyDraft('sqlserver'))}>+ SQL Server</button>
+      </div>
+      {draft ? (
+        <ConnectionForm
+          draft={draft}
+          onChange={setDraft}
+          onCancel={() => setDraft(undefined)}
+          onSave={() => void save()}
+          onTest={async () => {
+            try {
+              await test({ profile: await profileFrom(draft) }, '__draft');
+            } catch (failure) {
+              setError(failure instanceof EddyError ? failure.message : String(failure));
+            }
+          }}
+          result={results.__draft}
+          error={error}
+          persistentAvailable={secretStatus.data?.persistentAvailable ?? false}
+          persistReason={secretStatus.data?.reason}
+        />
+      ) : null}
+      {connections.error ? <p className="error">{connections.error.message}</p> : null}
+      {connections.data && connections.data.length === 0 && !draft ? (
+        <div className="empty-state">
+          <p>No connections yet.</p>
+          <p className="hint">Add a Kafka broker or a CDC database to capture your own events. The demo workspace works without one.</p>
+        </div>
+      ) : null}
+      <ul className="connection-list" aria-label="Connections">
+        {(connections.data ?? []).map((profile) => {
+          const result = results[profile.id];
+          return (
+            <li key={profile.id} className="connection" style={{ borderLeftColor: profile.environment.color }} data-connection={profile.id}>
+              <div className="connection-head">
+                <span className="env" style={{ background: profile.environment.color }}>
+                  {profile.environment.label}
+                </span>
+                <strong>{profile.name}</strong>
+                <span className="dim">{kindLabels[profile.kind]}</span>
+              </div>
+              <div className="mono dim">{profile.kind === 'kafka' ? profile.brokers.join(', ') : `${profile.host}:${profile.port}/${profile.database}`}</div>
+              <div className="actions">
+                <button onClick={() => void test({ id: profile.id }, profile.id)} disabled={result === 'testing'}>
+                  {result === 'testing' ? 'Testing…' : 'Test'}
+                </button>
+                <button onClick={() => setDraft(draftFrom(profile))}>Edit</button>
+                <button onClick={() => void remove(profile.id)}>Delete</button>
+              </div>
+              {result && result !== 'testing' ? <TestResult result={result} /> : null}
+            </li>
+          );
+        })}
+      </ul>
+    </div>
+  );
+}
+
+function TestResult({ result }: { result: ConnectionTestResult }): JSX.Element {
+  return (
+    <div className={result.ok ? 'test-result ok' : 'test-result failed'} role="status" data-testid="connection-test-result">
+      <strong>{result.ok ? 'Connected' : `Failed at ${result.stage}`}</strong> <span>{result.message}</span> <span className="dim">({result.elapsedMs} ms)</span>
+    </div>
+  );
+}
+
+function ConnectionForm(props: {
+  draft: Draft;
+  onChange: (draft: Draft) => void;
+  onSave: () => void;
+  onCancel: () => void;
+  onTest: () => Promise<void>;
+  result: ConnectionTestResult | 'testing' | undefined;
+  error: string | undefined;
+  persistentAvailable: boolean;
+  persistReason: string | undefined;
+}): JSX.Element {
+  const { draft, onChange } = props;
+  const set = <K extends keyof Draft>(key: K, value: Draft[K]): void => onChange({ ...draft, [key]: value });
+  const isKafka = draft.kind === 'kafka';
+  const needsUser = !isKafka || draft.saslMechanism !== '';
+  return (
+    <form
+      className="connection-form"
+      aria-label={`${kindLabels[draft.kind]} connection`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onSave();
+      }}
+    >
+      <h3>{draft.id ? `Edit ${draft.name}` : `New ${kindLabels[draft.kind]} connection`}</h3>
+      <label>
+        Name
+        <input value={draft.name} onChange={(event) => set('name', event.target.value)} placeholder="Local broker" required />
+      </label>
+      <label>
+        Environment
+        <select
+          value={draft.environment.label}
+          onChange={(event) => set('environment', environments.find((item) => item.label === event.target.value) ?? environments[0]!)}
+          style={{ borderLeft: `6px solid ${draft.environment.color}` }}
+        >
+          {environments.map((item) => (
+            <option key={item.label} value={item.label}>
+              {item.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      {isKafka ? (
+        <>
+          <label>
+            Bootstrap brokers
+            <input value={draft.brokers} onChange={(event) => set('brokers', event.target.value)} placeholder="host1:9092, host2:9092" required />
+          </label>
+          <label className="inline">
+            <input type="checkbox" checked={draft.tls} onChange={(event) => set('tls', event.target.checked)} /> TLS
+          </label>
+          <label>
+            SASL
+            <select value={draft.saslMechanism} onChange={(event) => set('saslMechanism', event.target.value as Draft['saslMechanism'])}>
+              <option value="">none</option>
+              <option value="plain">PLAIN</option>
+              <option value="scram-sha-256">SCRAM-SHA-256</option>
+              <option value="scram-sha-512">SCRAM-SHA-512</option>
+            </select>
+          </label>
+        </>
+      ) : (
+        <>
+          <label>
+            Host
+            <input value={draft.host} onChange={(event) => set('host', event.target.value)} required />
+          </label>
+          <label>
+            Port
+            <input value={draft.port} onChange={(event) => set('port', event.target.value)} inputMode="numeric" required />
+          </label>
+          <label>
+            Database
+            <input value={draft.database} onChange={(event) => set('database', event.target.value)} required />
+          </label>
+        </>
+      )}
+      {needsUser ? (
+        <>
+          <label>
+            User
+            <input value={draft.user} onChange={(event) => set('user', event.target.value)} required />
+          </label>
+          <label>
+            Password
+            <select value={draft.secretMode} onChange={(event) => set('secretMode', event.target.value as Draft['secretMode'])}>
+              <option value="none">none</option>
+              <option value="env">from an environment variable</option>
+              <option value="secret">enter it now</option>
+            </select>
+          </label>
+          {draft.secretMode === 'env' ? (
+            <label>
+              Variable name
+              <input value={draft.envName} onChange={(event) => set('envName', event.target.value)} placeholder="KAFKA_PASSWORD" pattern="[A-Za-z_][A-Za-z0-9_]*" required />
+            </label>
+          ) : null}
+          {draft.secretMode === 'secret' ? (
+            <>
+              <label>
+                Secret
+                <input type="password" autoComplete="off" value={draft.secretValue} onChange={(event) => set('secretValue', event.target.value)} />
+              </label>
+              <label className="inline" title={props.persistentAvailable ? 'Stored encrypted by the operating system' : props.persistReason}>
+                <input type="checkbox" checked={draft.persistSecret} disabled={!props.persistentAvailable} onChange={(event) => set('persistSecret', event.target.checked)} /> Remember it (OS-encrypted)
+              </label>
+              {!props.persistentAvailable ? <p className="hint">{props.persistReason ?? 'Secrets are kept for this session only.'}</p> : null}
+            </>
+          ) : null}
+        </>
+      ) : null}
+      <div className="actions">
+        <button type="button" onClick={() => void props.onTest()} disabled={props.result === 'testing'}>
+          {props.result === 'testing' ? 'Testing…' : 'Test connection'}
+        </button>
+        <span className="spacer" />
+        <button type="button" onClick={props.onCancel}>
+          Cancel
+        </button>
+        <button type="submit" className="primary">
+          Save
+        </button>
+      </div>
+      {props.result && props.result !== 'testing' ? <TestResult result={props.result} /> : null}
+      {props.error ? (
+        <p className="error" role="alert">
+          {props.error}
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,35 @@
+// Formatting helpers for the explorer: times, sizes, counts, and short previews of JSON values.
+import type { JsonValue } from '../../../shared/events';
+
+export function formatTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '—';
+  const date = new Date(ms);
+  return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 23)}`;
+}
+
+export function formatCount(count: number): string {
+  return new Intl.NumberFormat('en').format(count);
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}
+
+export function preview(value: JsonValue | null | undefined, max = 160): string {
+  if (value === null || value === undefined) return '';
+  const text = typeof value === 'string' ? value : JSON.stringify(value);
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+export function streamLabel(stream: string): { kind: string; name: string } {
+  const colon = stream.indexOf(':');
+  return colon < 0 ? { kind: 'log', name: stream } : { kind: stream.slice(0, colon), name: stream.slice(colon + 1) };
+}

@@ -1,0 +1,138 @@
+// The explorer's UI logic that needs no browser: field paths, selections, filter values, the
+// command palette's matching and shortcuts, event links, and restoring the saved layout.
+import { describe, expect, it } from 'vitest';
+import { evaluatePath, formatPath, isValidPath, parsePath, pathFromSegments } from '../../../renderer/features/explorer/json-path.js';
+import { clampSelection, extendTo, isSelected, selectAll, selectedCount, single, toggle } from '../../../renderer/features/explorer/selection.js';
+import { formatConditionValue, parseConditionValue } from '../../../renderer/features/explorer/filter-bar-values.js';
+import { fuzzyScore, matchKeys } from '../../../renderer/features/palette/matching.js';
+import { eventLink, parseEventLink } from '../../../renderer/features/explorer/event-link.js';
+import { hexDump } from '../../../renderer/features/explorer/hex.js';
+import { defaultUiState, loadUiState } from '../../../renderer/app/ui-layout.js';
+import { isDeadLetterStream } from '../../../renderer/features/explorer/dead-letters.js';
+
+describe('field paths', () => {
+  it('parses, prints and evaluates value and key paths', () => {
+    expect(parsePath('after.City')).toEqual({ root: 'value', segments: ['after', 'City'] });
+    expect(parsePath('$.items[2].sku')).toEqual({ root: 'value', segments: ['items', 2, 'sku'] });
+    expect(parsePath('key.CustomerID')).toEqual({ root: 'key', segments: ['CustomerID'] });
+    expect(parsePath('after city')).toBeNull();
+    expect(isValidPath('a..b')).toBe(false);
+    expect(formatPath({ root: 'key', segments: ['id'] })).toBe('key.id');
+    expect(pathFromSegments('value', ['items', 0, 'sku'])).toBe('items[0].sku');
+    expect(pathFromSegments('value', ['with space'])).toBeNull();
+    const event = { key: { CustomerID: 7 }, value: { after: { City: 'Lyon' }, items: [{ sku: 'A' }, { sku: 'B' }] } };
+    expect(evaluatePath(event, parsePath('after.City')!)).toBe('Lyon');
+    expect(evaluatePath(event, parsePath('items[1].sku')!)).toBe('B');
+    expect(evaluatePath(event, parsePath('key.CustomerID')!)).toBe(7);
+    expect(evaluatePath(event, parsePath('after.Nope')!)).toBeUndefined();
+  });
+});
+
+describe('grid selection', () => {
+  it('selects, extends, toggles and clamps ranges of rows', () => {
+    let selection = single(5);
+    expect(selectedCount(selection)).toBe(1);
+    selection = extendTo(selection, 9);
+    expect(selection.ranges).toEqual([{ from: 5, to: 10 }]);
+    selection = extendTo(selection, 2);
+    expect(selection.ranges).toEqual([{ from: 2, to: 6 }]);
+    selection = toggle(selection, 4);
+    expect(selection.ranges).toEqual([
+      { from: 2, to: 4 },
+      { from: 5, to: 6 },
+    ]);
+    expect(isSelected(selection, 4)).toBe(false);
+    selection = toggle(selection, 4);
+    expect(selection.ranges).toEqual([{ from: 2, to: 6 }]);
+    expect(selectedCount(selectAll(1_000_000))).toBe(1_000_000);
+    expect(clampSelection(selectAll(10), 4).ranges).toEqual([{ from: 0, to: 4 }]);
+    expect(clampSelection(single(8), 4).focus).toBeNull();
+  });
+});
+
+describe('filter values', () => {
+  it('reads numbers, booleans, null and quoted strings', () => {
+    expect(parseConditionValue('42')).toBe(42);
+    expect(parseConditionValue('-1.5')).toBe(-1.5);
+    expect(parseConditionValue('true')).toBe(true);
+    expect(parseConditionValue('null')).toBeNull();
+    expect(parseConditionValue('"42"')).toBe('42');
+    expect(parseConditionValue('Lyon')).toBe('Lyon');
+    for (const value of [42, true, null, '42', 'Lyon', 'true']) expect(parseConditionValue(formatConditionValue(value))).toEqual(value);
+  });
+});
+
+describe('command palette', () => {
+  it('ranks direct and word-start matches first', () => {
+    const titles = ['View: Toggle the bottom panel', 'Preferences: Dark theme', 'Explorer: New SQL query', 'Help: Start the guided tour'];
+    const rank = (query: string): string[] =>
+      titles
+        .map((title) => ({ title, score: fuzzyScore(query, title) }))
+        .filter((item) => item.score !== null)
+        .sort((a, b) => b.score! - a.score!)
+        .map((item) => item.title);
+    expect(rank('dark')[0]).toBe('Preferences: Dark theme');
+    expect(rank('nsq')[0]).toBe('Explorer: New SQL query');
+    expect(rank('zzz')).toEqual([]);
+  });
+
+  it('matches shortcuts by key and modifiers', () => {
+    const press = (key: string, code: string, modifiers: Partial<Record<'ctrlKey' | 'metaKey' | 'shiftKey' | 'altKey', boolean>> = {}) => ({ key, code, ctrlKey: false, metaKey: false, shiftKey: false, altKey: false, ...modifiers });
+    expect(matchKeys(press('P', 'KeyP', { ctrlKey: true, shiftKey: true }), 'Mod+Shift+P', false)).toBe(true);
+    expect(matchKeys(press('p', 'KeyP', { ctrlKey: true }), 'Mod+Shift+P', false)).toBe(false);
+    expect(matchKeys(press('¡', 'Digit1', { altKey: true }), 'Alt+1', false)).toBe(true);
+    expect(matchKeys(press('1', 'Digit1', { altKey: true, ctrlKey: true }), 'Alt+1', false)).toBe(false);
+    expect(matchKeys(press('F1', 'F1'), 'F1', false)).toBe(true);
+  });
+});
+
+describe('event links and raw bytes', () => {
+  it('round-trips a link to an event', () => {
+    const link = eventLink('sqlserver:shop.dbo.Orders', 'sqlserver:0000:00a&b');
+    expect(link).toBe('eddy://event?stream=sqlserver%3Ashop.dbo.Orders&position=sqlserver%3A0000%3A00a%26b');
+    expect(parseEventLink(link)).toEqual({ stream: 'sqlserver:shop.dbo.Orders', position: 'sqlserver:0000:00a&b' });
+    expect(parseEventLink('#event?stream=a&position=b')).toEqual({ stream: 'a', position: 'b' });
+    expect(parseEventLink('not a link')).toBeNull();
+  });
+
+  it('dumps bytes as offset, hex and printable text', () => {
+    const dump = hexDump(new TextEncoder().encode('{"a":1}\n'));
+    expect(dump).toBe('00000000  7b 22 61 22 3a 31 7d 0a                          {"a":1}.');
+  });
+
+  it('recognises dead-letter streams', () => {
+    expect(isDeadLetterStream('dead-letters:customer-activity')).toBe(true);
+    expect(isDeadLetterStream('kafka:orders.dlq')).toBe(true);
+    expect(isDeadLetterStream('kafka:deadline-events')).toBe(false);
+  });
+});
+
+describe('saved layout', () => {
+  const storage = (value: unknown) => ({ getItem: () => (typeof value === 'string' ? value : JSON.stringify(value)) });
+
+  it('restores what makes sense and drops the rest', () => {
+    const restored = loadUiState(
+      storage({
+        activity: 'transforms',
+        sideWidth: 5000,
+        theme: 'dark',
+        tabs: [{ id: 's1', kind: 'stream', stream: 'kafka:calls' }, { id: 'bad', kind: 'nope' }, { id: 'q1', kind: 'sql', title: 'Query 1', sql: 'SELECT 1' }],
+        activeTab: 'bad',
+        bottomTab: 'jobs',
+        tourDone: true,
+      }),
+    );
+    expect(restored.activity).toBe('transforms');
+    expect(restored.sideWidth).toBe(700);
+    expect(restored.theme).toBe('dark');
+    expect(restored.tabs.map((tab) => tab.id)).toEqual(['s1', 'q1']);
+    expect(restored.activeTab).toBe('s1');
+    expect(restored.bottomTab).toBe('jobs');
+    expect(restored.tourDone).toBe(true);
+  });
+
+  it('starts fresh from damaged or missing state', () => {
+    expect(loadUiState(storage('{not json'))).toEqual(defaultUiState);
+    expect(loadUiState(undefined)).toEqual(defaultUiState);
+  });
+});
