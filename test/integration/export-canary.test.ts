@@ -8,6 +8,7 @@
 // JSON-escaped forms.
 import { randomBytes } from "node:crypto";
 import { execFileSync } from "node:child_process";
+import { symlinkSync } from "node:fs";
 import {
   cp,
   mkdir,
@@ -332,7 +333,13 @@ describe("eddy export: a complete bundle with no secret in it", () => {
     expect(await readFile(path.join(outDir, "Dockerfile"), "utf8")).toMatch(
       /FROM node:20-slim[\s\S]*npm ci --omit=dev[\s\S]*"node", "runner.js"/,
     );
-    // The bundled runner starts, checks its environment and says what is missing.
+    // The bundled runner starts, checks its environment and says what is missing. Its packages
+    // are what `npm ci` installs from the bundle's lockfile: Eddy's own, linked for the test.
+    symlinkSync(
+      path.join(ROOT, "node_modules"),
+      path.join(outDir, "node_modules"),
+      "dir",
+    );
     let runnerError = "";
     try {
       execFileSync(process.execPath, [path.join(outDir, "runner.js")], {
@@ -343,6 +350,7 @@ describe("eddy export: a complete bundle with no secret in it", () => {
       runnerError = String((error as { stderr?: Buffer }).stderr);
     }
     expect(runnerError).toContain(ENV_NAME);
+    await rm(path.join(outDir, "node_modules"));
     const cliFiles = (await allFiles(cliOut)).map((file) =>
       path.relative(cliOut, file).split(path.sep).join("/"),
     );
@@ -393,7 +401,7 @@ describe("eddy export: a complete bundle with no secret in it", () => {
         found.push(...leaks(file, await readFile(file)));
     }
     found.push(...leaks(`${outDir}.tgz`, await readFile(`${outDir}.tgz`)));
-    const tgzList = execFileSync("tar", ["-xzOf", `${outDir}.tgz`]);
+    const tgzList = execFileSync("tar", ["-xzOf", `${outDir}.tgz`], { maxBuffer: 512 * 1024 * 1024 });
     found.push(...leaks("tgz contents", tgzList));
     found.push(...leaks("emitted events", Buffer.from(emitted.join("\n"))));
     found.push(...leaks("output", Buffer.from(output.join("\n"))));

@@ -28,6 +28,8 @@ import {
   type PipelineSpec,
 } from "../../../shared/pipeline-spec.js";
 import { compileTransform } from "../transforms/compile.js";
+import { WORKER_BUNDLE_NAME } from "../transforms/sandbox/worker-file.js";
+import { compileSandboxCode } from "../pipelines/sandbox-executor.js";
 import {
   debeziumFiles,
   generateDebeziumConfigs,
@@ -128,21 +130,44 @@ export function projectRoot(): string {
   }
 }
 
+/** The key of a precompiled script in the manifest's `sandboxScripts`. */
+export function sandboxScriptId(script: string, exportName: string): string {
+  return `${script}#${exportName}`;
+}
+
+/**
+ * runner.js is an ES module (the bundle's package.json says "type": "module"), so the sandbox's
+ * worker (transform-worker.mjs, built beside it) is found next to it as in the app.
+ */
 async function buildRunnerWithEsbuild(outfile: string): Promise<void> {
   const esbuild = await import("esbuild");
+  const root = projectRoot();
   await esbuild.build({
-    entryPoints: [path.join(projectRoot(), "runner", "main.ts")],
+    entryPoints: [path.join(root, "runner", "main.ts")],
     outfile,
     bundle: true,
     platform: "node",
     target: "node20",
-    format: "cjs",
+    format: "esm",
     external: [...RUNNER_EXTERNAL_PACKAGES],
     legalComments: "none",
     logLevel: "silent",
     banner: {
       js: "// Eddy pipeline runner, bundled by eddy export. Run: node runner.js",
     },
+  });
+  await esbuild.build({
+    entryPoints: [
+      path.join(root, "main", "engine", "transforms", "sandbox", "worker-entry.ts"),
+    ],
+    outfile: path.join(path.dirname(outfile), WORKER_BUNDLE_NAME),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    packages: "external",
+    legalComments: "none",
+    logLevel: "silent",
   });
 }
 
@@ -314,6 +339,27 @@ export async function exportPipeline(
     files.set(target, compiled.code);
     compiledScripts[script] = target;
   }
+  // What the runner's sandbox loads: each (script, export) a stage uses, compiled ahead of time,
+  // so the runner needs no compiler.
+  const sandboxScripts: Record<string, string> = {};
+  for (const stage of spec.stages) {
+    if (stage.kind !== "transform" && stage.kind !== "keyed") continue;
+    const id = sandboxScriptId(stage.script, stage.export);
+    if (sandboxScripts[id]) continue;
+    const source = await readFile(inside(root, stage.script), "utf8");
+    const target = `compiled/${stage.script.replace(/\.(ts|mts|js|mjs)$/i, "")}.${stage.export.replace(/[^A-Za-z0-9_$-]/g, "_")}.sandbox.json`;
+    files.set(
+      target,
+      JSON.stringify(
+        await compileSandboxCode({
+          file: stage.script,
+          source,
+          exportName: stage.export,
+        }),
+      ) + "\n",
+    );
+    sandboxScripts[id] = target;
+  }
 
   step("Copying tests and fixtures");
   files.set(specRelative, specText);
@@ -401,6 +447,7 @@ export async function exportPipeline(
       file: `connect/${entry.connector.name}.json`,
     })),
     compiledScripts,
+    sandboxScripts,
     tests: { transform: transformTests, pipeline: pipelineTests },
     environment: environment.list(),
     versions: {
@@ -437,6 +484,11 @@ export async function exportPipeline(
     path.join(outDir, "runner.js"),
   );
   files.set("runner.js", await readFile(path.join(outDir, "runner.js")));
+  if (existsSync(path.join(outDir, WORKER_BUNDLE_NAME)))
+    files.set(
+      WORKER_BUNDLE_NAME,
+      await readFile(path.join(outDir, WORKER_BUNDLE_NAME)),
+    );
 
   step("Writing the bundle");
   const hashes: Record<string, string> = {};

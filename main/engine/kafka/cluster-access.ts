@@ -11,6 +11,17 @@ import type { Kafka } from 'kafkajs';
 const READ_UNCOMMITTED = 0;
 const READ_COMMITTED = 1;
 
+/** A record as kafkajs' protocol layer decodes it (internal shape, kafkajs 2.2.4). */
+export interface RawRecord {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers?: Record<string, Buffer | Buffer[] | undefined>;
+  isControlRecord?: boolean;
+  batchContext?: { producerId: string; inTransaction: boolean };
+}
+
 interface RawBroker {
   fetch(request: {
     isolationLevel: number;
@@ -19,7 +30,10 @@ interface RawBroker {
     maxBytes: number;
     topics: { topic: string; partitions: { partition: number; fetchOffset: string; maxBytes: number }[] }[];
   }): Promise<{
-    responses: { topicName: string; partitions: { partition: number; errorCode: number; messages: { offset: string; timestamp: string; isControlRecord?: boolean }[] }[] }[];
+    responses: {
+      topicName: string;
+      partitions: { partition: number; errorCode: number; abortedTransactions?: { producerId: string; firstOffset: string }[] | null; messages: RawRecord[] }[];
+    }[];
   }>;
 }
 
@@ -166,10 +180,76 @@ export class RawCluster {
     return found;
   }
 
+  /**
+   * Reads one partition from its start up to its last stable offset as a read_committed consumer
+   * would (aborted transactions and markers left out), without a consumer group. Used to restore
+   * keyed state from a compacted changelog partition. Returns the records handed to `onRecords`.
+   */
+  async readCommitted(topic: string, partition: number, onRecords: (records: RawRecord[]) => void | Promise<void>, signal?: AbortSignal): Promise<number> {
+    await this.ready([topic]);
+    const bounds = (await this.offsets([topic])).get(topic)?.get(partition);
+    if (!bounds) return 0;
+    let offset = bounds.low;
+    let read = 0;
+    let emptyFetches = 0;
+    while (offset < bounds.high) {
+      if (signal?.aborted) throw new Error(`Stopped while reading ${topic}/${partition}.`);
+      const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
+      const nodeId = Object.keys(leaders)[0];
+      if (nodeId === undefined) throw new Error(`No leader for ${topic}/${partition}.`);
+      const broker = await this.cluster.findBroker({ nodeId });
+      const { responses } = await broker.fetch({
+        isolationLevel: READ_COMMITTED,
+        maxWaitTime: 200,
+        minBytes: 1,
+        maxBytes: 16 * 1024 * 1024,
+        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 8 * 1024 * 1024 }] }],
+      });
+      const data = responses.find((entry) => entry.topicName === topic)?.partitions.find((entry) => entry.partition === partition);
+      if (!data) throw new Error(`No fetch response for ${topic}/${partition}.`);
+      if (data.errorCode !== 0) throw new Error(`Fetching ${topic}/${partition} failed with Kafka error code ${data.errorCode}.`);
+      const within = data.messages.filter((record) => Number(record.offset) >= offset);
+      if (within.length === 0) {
+        // Compaction or retention may have moved the start past `offset`: look again.
+        if (++emptyFetches >= 20) throw new Error(`Reading ${topic}/${partition} stalled at offset ${offset} (end ${bounds.high}).`);
+        const moved = (await this.offsets([topic])).get(topic)?.get(partition);
+        if (moved && moved.low > offset) offset = moved.low;
+        continue;
+      }
+      emptyFetches = 0;
+      const kept = withoutAborted(within, data.abortedTransactions ?? []).filter((record) => !record.isControlRecord);
+      if (kept.length > 0) await onRecords(kept);
+      read += kept.length;
+      offset = Number(within[within.length - 1]!.offset) + 1;
+    }
+    return read;
+  }
+
   async disconnect(): Promise<void> {
     this.connected = undefined;
     await this.cluster.disconnect().catch(() => undefined);
   }
+}
+
+const ABORT_MARKER_KEY = Buffer.from([0, 0, 0, 0]);
+
+/**
+ * Drops the records of aborted transactions, as a read_committed consumer does: a transaction
+ * listed in `aborted` starts at its first offset and ends at its producer's abort marker.
+ */
+export function withoutAborted(records: RawRecord[], aborted: { producerId: string; firstOffset: string }[]): RawRecord[] {
+  if (aborted.length === 0) return records;
+  const pending = [...aborted].sort((a, b) => Number(a.firstOffset) - Number(b.firstOffset));
+  const open = new Set<string>();
+  return records.filter((record) => {
+    while (pending.length > 0 && Number(record.offset) >= Number(pending[0]!.firstOffset)) open.add(String(pending.shift()!.producerId));
+    const producer = String(record.batchContext?.producerId ?? '');
+    if (record.isControlRecord && record.key && Buffer.from(record.key).equals(ABORT_MARKER_KEY)) {
+      open.delete(producer);
+      return false;
+    }
+    return !(open.has(producer) && record.batchContext?.inTransaction === true);
+  });
 }
 
 /** kafkajs' internal cluster for `kafka`, or undefined if this kafkajs does not have one where 2.2.4 does. */

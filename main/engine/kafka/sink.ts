@@ -171,6 +171,16 @@ export class KafkaSink {
     return run;
   }
 
+  /**
+   * Transactional mode: registers the transactional id now (InitProducerId), which fences any
+   * earlier producer with the same id and aborts its open transaction, before state is restored.
+   */
+  async fence(): Promise<void> {
+    if (this.options.mode !== 'transactional') return;
+    const transaction = await this.ready().transaction();
+    await transaction.abort();
+  }
+
   async close(): Promise<void> {
     const producer = this.producer;
     this.producer = undefined;

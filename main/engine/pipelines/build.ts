@@ -12,17 +12,16 @@ import { PostgresSink } from '../sinks/postgres-sink.js';
 import type { Sink } from '../sinks/sink.js';
 import { SqlServerSink } from '../sinks/sqlserver-sink.js';
 import { type Warehouse, WarehouseSink, warehouseName } from '../sinks/warehouse.js';
-import type { CheckpointStore, DeadLetter, Operator, Origin, Source } from './model.js';
+import type { CheckpointStore, DeadLetter, Origin, Source } from './model.js';
 import type { DeadLetterSink, RunnerOptions } from './runner.js';
-import { ScriptOperator, scriptNamespace } from './stages/script.js';
-import { LookupOperator } from './stages/lookup.js';
-import { WindowOperator } from './stages/window.js';
+import { buildOperators } from './operators.js';
 import type { ScriptExecutor, ScriptLoader } from './scripts.js';
+
+export { buildOperators };
 import { LogSource, storedToPipelineEvent } from './sources/log-source.js';
 import type { LogPort } from './sources/log-port.js';
 import { LogTableFeed, MaterializedTables } from './tables.js';
 import type { CommittedState } from './state.js';
-import type { JsonValue } from '../../../shared/events.js';
 
 export interface BuildEnvironment {
   log: LogPort;
@@ -84,36 +83,6 @@ export async function resolveReplayStart(log: LogPort, streams: string[], replay
   } finally {
     await iterator.return?.();
   }
-}
-
-export async function buildOperators(spec: PipelineSpec, environment: Pick<BuildEnvironment, 'executor' | 'loadScript'>, state: CommittedState | undefined): Promise<Map<string, Operator>> {
-  const operators = new Map<string, Operator>();
-  try {
-    for (const stage of spec.stages) {
-      switch (stage.kind) {
-        case 'transform':
-        case 'keyed': {
-          const source = await environment.loadScript(stage.script);
-          const entries: [string, JsonValue][] = [];
-          const namespace = scriptNamespace(stage.id);
-          if (state) for (const key of state.keys(namespace)) entries.push([key, state.get(namespace, key)!]);
-          const session = await environment.executor.open({ file: stage.script, source, exportName: stage.export }, entries);
-          operators.set(stage.id, new ScriptOperator(stage, session, spec.name));
-          break;
-        }
-        case 'window':
-          operators.set(stage.id, new WindowOperator(stage, spec.name));
-          break;
-        case 'lookup':
-          operators.set(stage.id, new LookupOperator(stage));
-          break;
-      }
-    }
-  } catch (error) {
-    for (const operator of operators.values()) await operator.close?.().catch(() => undefined);
-    throw error;
-  }
-  return operators;
 }
 
 class WarehouseDeadLetters implements DeadLetterSink {

@@ -7,12 +7,11 @@
 // prefixes state keys with it (`<key>\u0000<name>`, the same keys the in-process executor and the
 // checkpoints use). The wrapper only adds code after the script, so stack lines map back through
 // the source map to the user's own lines.
-import { transform as esbuildTransform } from 'esbuild';
 import type { JsonValue } from '../../../shared/events.js';
 import { lineMapper, mapStack } from '../transforms/compile.js';
 import { TransformPool, type PoolOptions, type Session } from '../transforms/sandbox/pool.js';
 import type { StageError } from './model.js';
-import { fromTransformResult, toTransformEvent, type ScriptCallResult, type ScriptExecutor, type ScriptModule, type ScriptSession } from './scripts.js';
+import { fromTransformResult, toTransformEvent, type SandboxCode, type ScriptCallResult, type ScriptExecutor, type ScriptModule, type ScriptSession } from './scripts.js';
 
 const SCOPE_FIELD = '__eddyScope';
 
@@ -35,7 +34,9 @@ export default function (event, ctx) {
 }
 `;
 
-export async function compileForSandbox(module: ScriptModule): Promise<{ code: string; map: (line: number, column: number) => { line: number; column: number } | null }> {
+/** Compiles a script for the sandbox (esbuild, loaded on use: the exported runner ships the result instead). */
+export async function compileSandboxCode(module: Pick<ScriptModule, 'file' | 'source' | 'exportName'>): Promise<SandboxCode> {
+  const { transform: esbuildTransform } = await import('esbuild');
   let result;
   try {
     result = await esbuildTransform(module.source, {
@@ -52,10 +53,15 @@ export async function compileForSandbox(module: ScriptModule): Promise<{ code: s
   }
   // Prepended on the first line so every line of the script keeps its number.
   const prefix = `var module = { exports: {} }, exports = module.exports, __eddyExport = ${JSON.stringify(module.exportName)};`;
-  const map = lineMapper(result.map);
+  return { code: prefix + result.code + WRAPPER, sourceMap: result.map, prefixLength: prefix.length };
+}
+
+export async function compileForSandbox(module: ScriptModule): Promise<{ code: string; map: (line: number, column: number) => { line: number; column: number } | null }> {
+  const compiled = module.sandbox ?? (await compileSandboxCode(module));
+  const map = lineMapper(compiled.sourceMap);
   return {
-    code: prefix + result.code + WRAPPER,
-    map: (line, column) => map(line, line === 1 ? Math.max(1, column - prefix.length) : column),
+    code: compiled.code,
+    map: (line, column) => map(line, line === 1 ? Math.max(1, column - compiled.prefixLength) : column),
   };
 }
 

@@ -6,7 +6,6 @@
 // sandbox-executor.ts); the in-process executor is NOT a security boundary (node:vm) and is only
 // chosen when the caller says the code is trusted or the sandbox is unavailable (with a warning).
 import vm from 'node:vm';
-import { transform as esbuildTransform } from 'esbuild';
 import type { JsonValue, Header } from '../../../shared/events.js';
 import type { OperatorContext, PipelineEvent, StageError, TableLookup } from './model.js';
 import { cloneJson, keyText } from './paths.js';
@@ -16,6 +15,16 @@ export interface ScriptModule {
   file: string;
   source: string;
   exportName: string;
+  /** Already compiled for the sandbox (the exported runner's bundle); `source` is then unused. */
+  sandbox?: SandboxCode | undefined;
+}
+
+/** A script compiled for the QuickJS sandbox: code and its source map (JSON), serializable. */
+export interface SandboxCode {
+  code: string;
+  sourceMap: string;
+  /** Characters prepended to the first line (columns there shift by it). */
+  prefixLength: number;
 }
 
 export interface ScriptCall {
@@ -130,6 +139,8 @@ export function fromTransformResult(result: unknown, input: PipelineEvent, strea
 
 async function compileModule(module: ScriptModule): Promise<string> {
   try {
+    // Loaded on use: the exported runner ships precompiled scripts and no esbuild.
+    const { transform: esbuildTransform } = await import('esbuild');
     const result = await esbuildTransform(module.source, {
       loader: module.file.endsWith('.js') ? 'js' : 'ts',
       format: 'cjs',

@@ -1,0 +1,483 @@
+// The production runner's core (issue 8 item 2): the app's pipeline stages (the same StageGraph,
+// operators and QuickJS sandbox) over Kafka consumer groups, with exactly-once results for
+// read_committed readers. The design is Kafka Streams' "exactly once" with one transactional
+// producer per task:
+//
+// - A task is a partition number: partition p of every input topic, and partition p of every
+//   changelog topic, which holds the keyed state of the records read from those partitions (inputs
+//   must be co-partitioned, as in Kafka Streams). N runner processes in one consumer group spread
+//   the tasks between them.
+// - Per fetched batch, one Kafka transaction holds the sink records, the dead letters, the batch's
+//   state changes (changelog records for partition p) and the consumer offsets. A crash leaves
+//   none of it visible; the next owner re-reads the batch from the committed offset.
+// - A task's producer has the transactional id `<group>.task-<p>`: whoever takes the task over
+//   registers that id first, which fences the previous owner (its later commits fail) and aborts
+//   its open transaction, then restores the state from the changelog up to its last stable offset.
+// - Keyed sinks outside Kafka (PostgreSQL) are upserts written before the transaction commits:
+//   a re-read batch writes the same rows again and changes nothing.
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka } from 'kafkajs';
+import type { JsonValue } from '../shared/events.js';
+import { durationMs, sourceStream, type PipelineSpec, type SinkSpec, type SourceSpec } from '../shared/pipeline-spec.js';
+import { rawClusterOf, type RawCluster } from '../main/engine/kafka/cluster-access.js';
+import { decodeRecord } from '../main/engine/kafka/decode.js';
+import { eventsToSinkMessages, KafkaSink, type SinkMessage } from '../main/engine/kafka/sink.js';
+import { buildOperators } from '../main/engine/pipelines/operators.js';
+import { StageGraph, type DagDeadLetter } from '../main/engine/pipelines/dag.js';
+import type { Envelope, Operator, OperatorContext, PipelineEvent, RetryPolicy, StateWrite, Tables } from '../main/engine/pipelines/model.js';
+import { isUndecodable } from '../main/engine/pipelines/runner.js';
+import type { ScriptExecutor, ScriptLoader } from '../main/engine/pipelines/scripts.js';
+import { CommittedState, StateOverlay } from '../main/engine/pipelines/state.js';
+import type { Sink, SinkRecord } from '../main/engine/sinks/sink.js';
+
+export interface ProductionOptions {
+  spec: PipelineSpec;
+  kafka: Kafka;
+  group: string;
+  /** Input topic per source id. */
+  inputTopics: { source: string; topic: string }[];
+  /** Changelog topic per stateful stage. */
+  changelogTopics: { stage: string; topic: string }[];
+  deadLetterTopic: string;
+  executor: ScriptExecutor;
+  loadScript: ScriptLoader;
+  /** Keyed sinks outside Kafka, built per task (PostgreSQL upserts). */
+  externalSink?: (spec: SinkSpec, task: number) => Sink;
+  log: (level: 'info' | 'warn' | 'error', message: string) => void;
+  sessionTimeoutMs?: number;
+  transactionTimeoutMs?: number;
+  maxEventBytes?: number;
+  /** Tests: called after a task's transaction committed. */
+  onCommitted?: (task: number, records: number) => void;
+}
+
+export type ProductionState = 'starting' | 'running' | 'stopping' | 'stopped' | 'failed';
+
+export interface ProductionMetrics {
+  recordsIn: number;
+  recordsOut: Map<string, number>;
+  deadLetters: number;
+  transactions: number;
+  abortedTransactions: number;
+  restores: number;
+  restoredRecords: number;
+  rebalances: number;
+  lastCommitAt: number;
+  commitSeconds: number;
+}
+
+const EMPTY_TABLES: Tables = {
+  asOf: () => undefined,
+  sync: async () => undefined,
+  stats: () => [],
+  close: async () => undefined,
+};
+
+/** What the runner cannot run outside the app, said before anything starts. */
+export function unsupportedParts(spec: PipelineSpec, inputTopics: { source: string; topic: string }[]): string[] {
+  const problems: string[] = [];
+  const topics = new Set(inputTopics.map((entry) => entry.source));
+  for (const source of spec.sources) {
+    if (spec.tables.some((table) => table.source === source.id)) continue;
+    if (!topics.has(source.id)) problems.push(`source "${source.id}" (${source.kind}) has no Kafka topic to read in production`);
+  }
+  if (spec.tables.length > 0) problems.push(`lookup tables (${spec.tables.map((table) => table.id).join(', ')}) are not materialized by the runner yet; run this pipeline in the app`);
+  for (const sink of spec.sinks) {
+    if (sink.kind === 'log' || sink.kind === 'warehouse') problems.push(`sink "${sink.id}" writes to the app's local ${sink.kind === 'log' ? 'event log' : 'warehouse'}, which does not exist in production`);
+    if (sink.kind === 'sqlserver') problems.push(`sink "${sink.id}" (SQL Server) is not supported by the runner yet`);
+  }
+  return problems;
+}
+
+/** A changelog record's key: the state namespace and key, as JSON (stable, readable). */
+export function changelogKey(write: Pick<StateWrite, 'namespace' | 'key'>): string {
+  return JSON.stringify([write.namespace, write.key]);
+}
+
+class Task {
+  state = new CommittedState();
+  operators = new Map<string, Operator>();
+  graph: StageGraph | undefined;
+  externalSinks = new Map<string, Sink>();
+  /** Progress id for external sinks: grows with every committed batch of this task. */
+  sequence = 0;
+
+  constructor(
+    readonly partition: number,
+    readonly producer: KafkaSink,
+  ) {}
+
+  async close(): Promise<void> {
+    for (const operator of this.operators.values()) await operator.close?.().catch(() => undefined);
+    for (const sink of this.externalSinks.values()) await sink.close().catch(() => undefined);
+    await this.producer.close().catch(() => undefined);
+  }
+}
+
+export class ProductionRunner {
+  readonly metrics: ProductionMetrics = {
+    recordsIn: 0,
+    recordsOut: new Map(),
+    deadLetters: 0,
+    transactions: 0,
+    abortedTransactions: 0,
+    restores: 0,
+    restoredRecords: 0,
+    rebalances: 0,
+    lastCommitAt: 0,
+    commitSeconds: 0,
+  };
+  state: ProductionState = 'starting';
+  reason: string | null = null;
+  readonly instanceId = randomUUID();
+  private consumer: Consumer | undefined;
+  private raw: RawCluster | undefined;
+  private readonly tasks = new Map<number, Promise<Task>>();
+  private assigned = new Map<string, number[]>();
+  private memberId: string | undefined;
+  private readonly sourceByTopic = new Map<string, SourceSpec>();
+  private readonly changelogByNamespace = new Map<string, string>();
+  private readonly retry: RetryPolicy;
+  private readonly stop = new AbortController();
+  private stopped: Promise<void> | undefined;
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ProductionOptions) {
+    const { spec } = options;
+    for (const { source, topic } of options.inputTopics) {
+      const sourceSpec = spec.sources.find((candidate) => candidate.id === source);
+      if (sourceSpec) this.sourceByTopic.set(topic, sourceSpec);
+    }
+    for (const { stage, topic } of options.changelogTopics) {
+      // The namespaces each stateful operator writes (stages/script.ts, stages/window.ts).
+      for (const namespace of [`script:${stage}`, `window:${stage}`, `stage:${stage}`]) this.changelogByNamespace.set(namespace, topic);
+    }
+    this.retry = {
+      maxAttempts: spec.retries.maxAttempts,
+      backoffMs: durationMs(spec.retries.backoff),
+      maxBackoffMs: durationMs(spec.retries.maxBackoff),
+    };
+  }
+
+  get assignment(): Map<string, number[]> {
+    return this.assigned;
+  }
+
+  get taskCount(): number {
+    return this.tasks.size;
+  }
+
+  /** Creates missing changelog and dead-letter topics (compacted changelogs, co-partitioned with the inputs). */
+  async ensureTopics(): Promise<void> {
+    const admin = this.options.kafka.admin();
+    await admin.connect();
+    try {
+      const inputs = [...this.sourceByTopic.keys()];
+      const metadata = await admin.fetchTopicMetadata({ topics: inputs });
+      const partitions = Math.max(1, ...metadata.topics.map((topic) => topic.partitions.length));
+      const existing = new Set(await admin.listTopics());
+      const wanted = [
+        ...this.options.changelogTopics.map(({ topic }) => ({ topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })),
+        { topic: this.options.deadLetterTopic, numPartitions: 1, configEntries: [] },
+      ].filter((entry) => !existing.has(entry.topic));
+      if (wanted.length > 0) {
+        await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((error: unknown) => {
+          if (!/already exists/i.test((error as Error).message)) throw error;
+        });
+      }
+      for (const { topic } of this.options.changelogTopics) {
+        if (!existing.has(topic)) continue;
+        const [meta] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+        if (meta && meta.partitions.length < partitions) {
+          throw new Error(`Changelog topic ${topic} has ${meta.partitions.length} partitions but the inputs have ${partitions}; state could not follow its records.`);
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  async start(): Promise<void> {
+    const problems = unsupportedParts(this.options.spec, this.options.inputTopics);
+    if (problems.length > 0) throw new Error(`This pipeline cannot run in the production runner: ${problems.join('; ')}.`);
+    await this.ensureTopics();
+    this.raw = rawClusterOf(this.options.kafka);
+    if (!this.raw) throw new Error('This kafkajs version does not expose the fetch API the state restore needs (kafkajs 2.2.4 is pinned).');
+    const consumer = this.options.kafka.consumer({
+      groupId: this.options.group,
+      readUncommitted: false,
+      allowAutoTopicCreation: false,
+      sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 10)),
+      rebalanceTimeout: 60_000,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, (event) => this.onJoin(event.payload.memberId, event.payload.memberAssignment));
+    consumer.on(consumer.events.CRASH, (event) => {
+      const error = event.payload.error;
+      if (!event.payload.restart) this.fail(`The consumer stopped: ${error.message}`);
+      else this.options.log('warn', `Consumer restarting after: ${error.message}`);
+    });
+    await consumer.connect();
+    const startFrom = new Map<string, boolean>();
+    for (const [topic, source] of this.sourceByTopic) startFrom.set(topic, source.kind !== 'kafka' || source.startFrom !== 'latest');
+    for (const [topic, fromBeginning] of startFrom) await consumer.subscribe({ topics: [topic], fromBeginning });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 1,
+      eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
+        if (!isRunning() || isStale() || batch.isEmpty()) return;
+        const run = this.processBatch(batch.topic, batch.partition, batch.messages, batch.lastOffset());
+        this.busy = run.catch(() => undefined);
+        await run;
+        resolveOffset(batch.lastOffset());
+        await heartbeat();
+      },
+    });
+    this.state = 'running';
+    this.options.log('info', `Running pipeline ${this.options.spec.name} in consumer group ${this.options.group} (instance ${this.instanceId}).`);
+  }
+
+  private onJoin(memberId: string, memberAssignment: Record<string, number[]>): void {
+    this.metrics.rebalances++;
+    const previous = this.memberId;
+    this.memberId = memberId;
+    this.assigned = new Map(Object.entries(memberAssignment).map(([topic, partitions]) => [topic, [...partitions].sort((a, b) => a - b)]));
+    const keep = new Set<number>();
+    // Kept only while this is the same member: a new member id means it was out of the group
+    // while others may have processed (and changed the state of) its old partitions. (Fencing by
+    // transactional id catches that too: a stale task's next commit fails and it is restored.)
+    if (memberId === previous) for (const partitions of this.assigned.values()) for (const partition of partitions) keep.add(partition);
+    for (const [partition, task] of this.tasks) {
+      if (keep.has(partition)) continue;
+      this.tasks.delete(partition);
+      void task.then((opened) => opened.close()).catch(() => undefined);
+    }
+    this.options.log('info', `Joined the group: assigned ${[...this.assigned].map(([topic, partitions]) => `${topic}[${partitions.join(',')}]`).join(' ') || 'nothing'}.`);
+  }
+
+  private task(partition: number): Promise<Task> {
+    let task = this.tasks.get(partition);
+    if (!task) {
+      task = this.openTask(partition);
+      this.tasks.set(partition, task);
+      task.catch(() => this.tasks.delete(partition));
+    }
+    return task;
+  }
+
+  private async openTask(partition: number): Promise<Task> {
+    const started = Date.now();
+    const producer = new KafkaSink(this.options.kafka, {
+      topic: this.options.deadLetterTopic,
+      mode: 'transactional',
+      transactionalId: `${this.options.group}.task-${partition}`,
+      transactionTimeoutMs: this.options.transactionTimeoutMs ?? 60_000,
+    });
+    const task = new Task(partition, producer);
+    try {
+      await producer.open();
+      // Fence the previous owner and abort its open transaction before reading the changelog.
+      await producer.fence();
+      let restored = 0;
+      const writes: StateWrite[] = [];
+      for (const { topic } of this.options.changelogTopics) {
+        restored += await this.raw!.readCommitted(
+          topic,
+          partition,
+          (records) => {
+            for (const record of records) {
+              if (!record.key) continue;
+              const [namespace, key] = JSON.parse(record.key.toString('utf8')) as [string, string];
+              writes.push({ namespace, key, value: record.value === null ? null : (JSON.parse(record.value.toString('utf8')) as JsonValue) });
+            }
+          },
+          this.stop.signal,
+        );
+      }
+      task.state.apply(writes);
+      task.operators = await buildOperators(this.options.spec, { executor: this.options.executor, loadScript: this.options.loadScript }, task.state);
+      task.graph = new StageGraph(this.options.spec, task.operators);
+      for (const sink of this.options.spec.sinks) {
+        if (sink.kind !== 'postgres') continue;
+        const external = this.options.externalSink?.(sink, partition);
+        if (!external) throw new Error(`Sink "${sink.id}": no ${sink.kind} connection available.`);
+        task.sequence = Math.max(task.sequence, await external.open({ pipeline: this.options.spec.name, runId: `${this.options.group}.task-${partition}` }));
+        task.externalSinks.set(sink.id, external);
+      }
+      this.metrics.restores++;
+      this.metrics.restoredRecords += restored;
+      this.options.log('info', `Task ${partition}: restored ${task.state.size()} state entries from ${restored} changelog records in ${Date.now() - started} ms.`);
+      return task;
+    } catch (error) {
+      await task.close();
+      throw error;
+    }
+  }
+
+  private event(topic: string, partition: number, message: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }): { source: SourceSpec; event: PipelineEvent } {
+    const source = this.sourceByTopic.get(topic)!;
+    const decoded = decodeRecord(topic, partition, message as Parameters<typeof decodeRecord>[2], {
+      stream: sourceStream(source),
+      ingestTime: Date.now(),
+      maxEventBytes: this.options.maxEventBytes ?? 16 * 1024 * 1024,
+    });
+    const event = decoded.event;
+    return { source, event: { ...event, headers: event.headers ?? [] } as PipelineEvent };
+  }
+
+  private async processBatch(topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
+    const task = await this.task(partition);
+    try {
+      await this.runBatch(task, topic, partition, messages, lastOffset);
+    } catch (error) {
+      // Whatever the cause (fenced, broker gone, a sink down), this task's in-memory state may be
+      // ahead of what committed: drop it; the batch is read again and the task restored.
+      this.metrics.abortedTransactions++;
+      if (this.tasks.get(partition) !== undefined) {
+        this.tasks.delete(partition);
+        await task.close();
+      }
+      throw error;
+    }
+  }
+
+  private async runBatch(task: Task, topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
+    const { spec } = this.options;
+    const overlay = new StateOverlay(task.state);
+    const context: OperatorContext = {
+      pipeline: spec.name,
+      state: overlay,
+      tables: EMPTY_TABLES,
+      now: Date.now,
+      retry: this.retry,
+      signal: this.stop.signal,
+      log: (level, message) => this.options.log(level, message),
+    };
+    const chunk = new Map<string, Envelope[]>();
+    const letters: DagDeadLetter[] = [];
+    messages.forEach((message, order) => {
+      const { source, event } = this.event(topic, partition, message);
+      const envelope: Envelope = { event, origin: { source: source.id, stream: event.stream, position: event.position }, order, lineage: source.id };
+      if (isUndecodable(event)) {
+        letters.push({ stage: `source:${source.id}`, envelope, error: { name: 'DecodeError', message: event.decodeError ?? 'undecodable value' }, attempts: 1 });
+        return;
+      }
+      let list = chunk.get(source.id);
+      if (!list) chunk.set(source.id, (list = []));
+      list.push(envelope);
+    });
+    const result = await task.graph!.run(chunk, context);
+    letters.push(...result.deadLetters);
+
+    const outgoing: SinkMessage[] = [];
+    const sequence = task.sequence + 1;
+    for (const sink of spec.sinks) {
+      const records: SinkRecord[] = result.sinks.get(sink.id) ?? [];
+      if (records.length === 0) continue;
+      if (sink.kind === 'kafka') {
+        const { messages: converted, skipped } = eventsToSinkMessages(records.map((record) => record.event));
+        for (const message of converted) outgoing.push({ ...message, topic: sink.topic });
+        for (const skip of skipped) {
+          const record = records.find((candidate) => candidate.event.position === skip.position) ?? records[0]!;
+          letters.push({ stage: sink.id, envelope: { ...record, order: 0 }, error: { name: 'SinkRejected', message: skip.reason }, attempts: 1 });
+        }
+      } else if (sink.kind === 'postgres') {
+        const external = task.externalSinks.get(sink.id)!;
+        const committed = await external.commit(sequence, records);
+        for (const { index, message } of committed.rejected) letters.push({ stage: sink.id, envelope: { ...records[index]!, order: 0 }, error: { name: 'SinkRejected', message }, attempts: 1 });
+      }
+      this.metrics.recordsOut.set(sink.id, (this.metrics.recordsOut.get(sink.id) ?? 0) + records.length);
+    }
+    const at = Date.now();
+    for (const letter of letters) {
+      outgoing.push({
+        topic: this.options.deadLetterTopic,
+        key: `${letter.envelope.origin.stream}@${letter.envelope.origin.position}`,
+        value: JSON.stringify({
+          pipeline: spec.name,
+          stage: letter.stage,
+          error: letter.error,
+          attempts: letter.attempts,
+          origin: letter.envelope.origin,
+          lineage: letter.envelope.lineage,
+          input: letter.envelope.event,
+          at,
+        }),
+        headers: { 'eddy-stage': letter.stage, 'eddy-error': letter.error.message.slice(0, 500) },
+      });
+    }
+    const writes = overlay.writes();
+    for (const write of writes) {
+      const changelog = this.changelogByNamespace.get(write.namespace);
+      if (!changelog) throw new Error(`State namespace ${write.namespace} belongs to no changelog topic.`);
+      outgoing.push({ topic: changelog, partition, key: changelogKey(write), value: write.value === null ? null : JSON.stringify(write.value) });
+    }
+    const commitStarted = Date.now();
+    await task.producer.writeTransaction(outgoing, {
+      groupId: this.options.group,
+      topics: [{ topic, partitions: [{ partition, offset: String(Number(lastOffset) + 1) }] }],
+    });
+    task.state.apply(writes);
+    task.sequence = sequence;
+    this.metrics.recordsIn += messages.length;
+    this.metrics.deadLetters += letters.length;
+    this.metrics.transactions++;
+    this.metrics.lastCommitAt = Date.now();
+    this.metrics.commitSeconds += (Date.now() - commitStarted) / 1000;
+    this.options.onCommitted?.(partition, messages.length);
+  }
+
+  private fail(reason: string): void {
+    if (this.state === 'stopping' || this.state === 'stopped') return;
+    this.state = 'failed';
+    this.reason = reason;
+    this.options.log('error', reason);
+  }
+
+  /** Graceful stop (SIGTERM): finishes and commits the batch in hand, leaves the group, closes. */
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      if (this.state !== 'failed') this.state = 'stopping';
+      await this.busy;
+      this.stop.abort();
+      await this.consumer?.disconnect().catch(() => undefined);
+      for (const task of this.tasks.values()) await task.then((opened) => opened.close()).catch(() => undefined);
+      this.tasks.clear();
+      await this.options.executor.close?.().catch(() => undefined);
+      await this.raw?.disconnect();
+      if (this.state !== 'failed') this.state = 'stopped';
+    })();
+    return this.stopped;
+  }
+}
+
+/** Prometheus text exposition of the runner's metrics. */
+export function prometheusText(runner: ProductionRunner, pipeline: string): string {
+  const label = `pipeline="${pipeline.replace(/["\\\n]/g, '_')}"`;
+  const lines: string[] = [];
+  const metric = (name: string, type: 'counter' | 'gauge', help: string, values: [string, number][]): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of values) lines.push(`${name}{${label}${labels}} ${value}`);
+  };
+  const m = runner.metrics;
+  metric('eddy_runner_records_in_total', 'counter', 'Input records committed.', [['', m.recordsIn]]);
+  metric(
+    'eddy_runner_records_out_total',
+    'counter',
+    'Records written per sink.',
+    [...m.recordsOut].map(([sink, value]) => [`,sink="${sink}"`, value]),
+  );
+  metric('eddy_runner_dead_letters_total', 'counter', 'Records sent to the dead-letter topic.', [['', m.deadLetters]]);
+  metric('eddy_runner_transactions_total', 'counter', 'Committed Kafka transactions.', [['', m.transactions]]);
+  metric('eddy_runner_failed_batches_total', 'counter', 'Batches whose transaction was aborted (read again).', [['', m.abortedTransactions]]);
+  metric('eddy_runner_state_restores_total', 'counter', 'Tasks whose state was restored from the changelog.', [['', m.restores]]);
+  metric('eddy_runner_restored_records_total', 'counter', 'Changelog records read by restores.', [['', m.restoredRecords]]);
+  metric('eddy_runner_rebalances_total', 'counter', 'Consumer group generations joined.', [['', m.rebalances]]);
+  metric('eddy_runner_commit_seconds_total', 'counter', 'Time spent committing transactions.', [['', Number(m.commitSeconds.toFixed(3))]]);
+  metric('eddy_runner_last_commit_timestamp_seconds', 'gauge', 'When the last transaction committed.', [['', Math.floor(m.lastCommitAt / 1000)]]);
+  metric('eddy_runner_tasks', 'gauge', 'Tasks (partitions) open in this process.', [['', runner.taskCount]]);
+  metric('eddy_runner_up', 'gauge', '1 while the runner is running.', [['', runner.state === 'running' ? 1 : 0]]);
+  return lines.join('\n') + '\n';
+}
