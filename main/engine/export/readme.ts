@@ -88,7 +88,7 @@ Connect (its EnvVarConfigProvider) and of the runner.
 - \`connect/\`: one Debezium ${manifest.versions.debezium} connector config per database connection
   (\`*.json\` for the Kafka Connect REST API, \`*.properties\` for standalone mode), \`worker.properties\`
   for a Kafka Connect ${manifest.versions.kafkaConnect} standalone worker, and \`topics.json\`.
-- \`runner.js\` (one bundled file), \`package.json\` + \`package-lock.json\` (exact versions), \`Dockerfile\`.
+- \`runner.js\` (one bundled ES module) and \`transform-worker.mjs\` (the QuickJS sandbox's worker), \`package.json\` + \`package-lock.json\` (exact versions), \`Dockerfile\`.
 - \`bundle.json\`: names, topics, environment variables and the SHA-256 of every file.
 
 ## Environment
@@ -135,14 +135,16 @@ takes over a partition restores that partition's state before processing it:
 
 ${changelogs}
 
-Create the changelog topics with \`cleanup.policy=compact\` and as many partitions as the input topics.
+The runner creates missing changelog topics (\`cleanup.policy=compact\`, as many partitions as the
+inputs) and the dead-letter topic at start; create them yourself where topic creation is restricted.
 
 ## Monitor
 
 - Debezium: \`GET /connectors/<connector>/status\` on Kafka Connect; its JMX metrics (lag behind the
   source: \`MilliSecondsBehindSource\`).
 - The runner: \`GET /health\` (200 when consuming) and \`GET /metrics\` (Prometheus text format:
-  records in/out, dead letters, checkpoints, consumer lag) on its HTTP port.
+  records in/out per sink, dead letters, transactions, failed batches, state restores,
+  rebalances, time of the last commit) on its HTTP port.
 - Consumer lag of the group \`${manifest.consumerGroup}\` (\`kafka-consumer-groups.sh --describe --group ${manifest.consumerGroup}\`).
 - The dead-letter topic \`${manifest.deadLetterTopic}\`: every record there failed a stage ${spec.retries.maxAttempts} times.
 
@@ -162,9 +164,26 @@ between the two versions need their changelog topics reset: say so in the releas
 3. \`eddy export pipelines/${spec.name}.pipeline.json --out <dir> --tgz\`, commit or archive the bundle.
 4. CI: \`eddy test <dir>\`, then \`docker build\`; deploy connectors first, then the runners.
 
-> **Status of this build:** the runner in this bundle checks its configuration and environment and
-> then refuses to start: consuming in a consumer group, changelog-backed state, sinks, \`/health\`
-> and \`/metrics\` are not implemented yet. Deploy the Debezium connectors from \`connect/\` today;
-> the runner follows.
+## How the runner keeps its promises
+
+- **Exactly once for read_committed readers.** Each fetched batch of a partition is processed and
+  then committed in one Kafka transaction holding the sink records, the dead letters, the state
+  changes (changelog records) and the group's offsets. A runner that dies mid-batch leaves nothing
+  of that batch visible; whoever takes the partition over reads it again from the committed offset.
+  Downstream consumers must read with \`isolation.level=read_committed\`.
+- **Fencing.** The producer of partition p has the transactional id \`${manifest.consumerGroup}.task-<p>\`: the
+  new owner registers it before restoring state, which aborts the old owner's open transaction
+  and makes any later commit of a paused ("zombie") old owner fail.
+- **PostgreSQL sinks** are keyed upserts written before the transaction commits: a batch read
+  again writes the same rows again.
+- **Not supported by the runner yet** (it refuses to start and says so): sinks into the app's event
+  log or local warehouse, SQL Server sinks, and lookup tables (as-of joins); inputs must be Kafka
+  or Debezium topics, co-partitioned when a pipeline reads several.
+
+Runner settings (environment): \`EDDY_RUNNER_PORT\` (default 8080) and \`EDDY_RUNNER_HOST\` (default
+0.0.0.0) for \`/health\` and \`/metrics\`; \`EDDY_RUNNER_SESSION_TIMEOUT_MS\` (default 30000: how long a
+dead runner keeps its partitions); \`EDDY_RUNNER_TRANSACTION_TIMEOUT_MS\` (default 60000);
+\`EDDY_RUNNER_WORKERS\` (sandbox threads, default 1). It exits 0 after SIGTERM (the batch in hand is
+finished and committed, the group is left), 1 on failure and 78 on missing configuration.
 `;
 }
