@@ -23,7 +23,9 @@ import { connectPg, pgEndpointFromProfile } from '../main/engine/cdc/postgres/cl
 import { kafkaConfigFor } from '../main/engine/kafka/client.js';
 import { SandboxScriptExecutor } from '../main/engine/pipelines/sandbox-executor.js';
 import type { SandboxCode, ScriptExecutor, ScriptModule, ScriptSession } from '../main/engine/pipelines/scripts.js';
+import { openMssqlExecutor } from '../main/engine/cdc/sqlserver/mssql-executor.js';
 import { PostgresSink } from '../main/engine/sinks/postgres-sink.js';
+import { SqlServerSink } from '../main/engine/sinks/sqlserver-sink.js';
 import { ProductionRunner, prometheusText, unsupportedParts } from './production.js';
 
 export interface BundleManifest {
@@ -121,6 +123,26 @@ export async function runBundle(dir: string, env: NodeJS.ProcessEnv): Promise<nu
     executor,
     loadScript: async (file) => readFile(path.join(dir, file), 'utf8'),
     externalSink: (sink) => {
+      if (sink.kind === 'sqlserver') {
+        const sqlProfile = readProfile(dir, sink.connection);
+        if (sqlProfile.kind !== 'sqlserver') throw new Error(`Sink "${sink.id}": connection ${sink.connection} is not a SQL Server connection.`);
+        return new SqlServerSink({
+          id: sink.id,
+          table: sink.table,
+          key: sink.key,
+          columns: sink.columns,
+          connect: async () =>
+            openMssqlExecutor({
+              host: sqlProfile.host,
+              port: sqlProfile.port,
+              database: sqlProfile.database,
+              user: sqlProfile.user,
+              password: sqlProfile.password === undefined ? undefined : await resolveSecret(sqlProfile.password),
+              encrypt: sqlProfile.encrypt,
+              trustServerCertificate: sqlProfile.trustServerCertificate,
+            }),
+        });
+      }
       if (sink.kind !== 'postgres') throw new Error(`Sink "${sink.id}" (${sink.kind}) is not supported by the runner.`);
       const pgProfile = readProfile(dir, sink.connection);
       if (pgProfile.kind !== 'postgres') throw new Error(`Sink "${sink.id}": connection ${sink.connection} is not a PostgreSQL connection.`);

@@ -13,7 +13,7 @@
 // - A task's producer has the transactional id `<group>.task-<p>`: whoever takes the task over
 //   registers that id first, which fences the previous owner (its later commits fail) and aborts
 //   its open transaction, then restores the state from the changelog up to its last stable offset.
-// - Keyed sinks outside Kafka (PostgreSQL) are upserts written before the transaction commits:
+// - Keyed sinks outside Kafka (PostgreSQL, SQL Server) are upserts written before the transaction commits:
 //   a re-read batch writes the same rows again and changes nothing.
 import { randomUUID } from 'node:crypto';
 import type { Consumer, Kafka } from 'kafkajs';
@@ -28,7 +28,9 @@ import type { Envelope, Operator, OperatorContext, PipelineEvent, RetryPolicy, S
 import { isUndecodable } from '../main/engine/pipelines/runner.js';
 import type { ScriptExecutor, ScriptLoader } from '../main/engine/pipelines/scripts.js';
 import { CommittedState, StateOverlay } from '../main/engine/pipelines/state.js';
+import { MaterializedTables } from '../main/engine/pipelines/tables.js';
 import type { Sink, SinkRecord } from '../main/engine/sinks/sink.js';
+import { TopicTableFeed } from './topic-tables.js';
 
 export interface ProductionOptions {
   spec: PipelineSpec;
@@ -41,7 +43,7 @@ export interface ProductionOptions {
   deadLetterTopic: string;
   executor: ScriptExecutor;
   loadScript: ScriptLoader;
-  /** Keyed sinks outside Kafka, built per task (PostgreSQL upserts). */
+  /** Keyed sinks outside Kafka, built per task (PostgreSQL upserts, SQL Server MERGE). */
   externalSink?: (spec: SinkSpec, task: number) => Sink;
   log: (level: 'info' | 'warn' | 'error', message: string) => void;
   sessionTimeoutMs?: number;
@@ -66,27 +68,37 @@ export interface ProductionMetrics {
   commitSeconds: number;
 }
 
-const EMPTY_TABLES: Tables = {
-  asOf: () => undefined,
-  sync: async () => undefined,
-  stats: () => [],
-  close: async () => undefined,
-};
+/** Sources whose records flow into stages or sinks (a source that only feeds a table is not consumed). */
+export function consumedSources(spec: PipelineSpec): SourceSpec[] {
+  const used = new Set<string>();
+  for (const node of [...spec.stages, ...spec.sinks]) for (const input of node.inputs) used.add(input);
+  return spec.sources.filter((source) => used.has(source.id));
+}
 
 /** What the runner cannot run outside the app, said before anything starts. */
 export function unsupportedParts(spec: PipelineSpec, inputTopics: { source: string; topic: string }[]): string[] {
   const problems: string[] = [];
   const topics = new Set(inputTopics.map((entry) => entry.source));
   for (const source of spec.sources) {
-    if (spec.tables.some((table) => table.source === source.id)) continue;
     if (!topics.has(source.id)) problems.push(`source "${source.id}" (${source.kind}) has no Kafka topic to read in production`);
   }
-  if (spec.tables.length > 0) problems.push(`lookup tables (${spec.tables.map((table) => table.id).join(', ')}) are not materialized by the runner yet; run this pipeline in the app`);
   for (const sink of spec.sinks) {
     if (sink.kind === 'log' || sink.kind === 'warehouse') problems.push(`sink "${sink.id}" writes to the app's local ${sink.kind === 'log' ? 'event log' : 'warehouse'}, which does not exist in production`);
-    if (sink.kind === 'sqlserver') problems.push(`sink "${sink.id}" (SQL Server) is not supported by the runner yet`);
   }
   return problems;
+}
+
+/**
+ * Debezium writes a change's primary key as a JSON object (JsonConverter, schemas disabled); the
+ * app's own capture stores it parsed, so paths such as `key.CustomerID` work in both.
+ */
+export function debeziumKey(key: JsonValue | null): JsonValue | null {
+  if (typeof key !== 'string' || !key.startsWith('{')) return key;
+  try {
+    return JSON.parse(key) as JsonValue;
+  } catch {
+    return key;
+  }
 }
 
 /** A changelog record's key: the state namespace and key, as JSON (stable, readable). */
@@ -136,6 +148,7 @@ export class ProductionRunner {
   private assigned = new Map<string, number[]>();
   private memberId: string | undefined;
   private readonly sourceByTopic = new Map<string, SourceSpec>();
+  private tables: Tables | undefined;
   private readonly changelogByNamespace = new Map<string, string>();
   private readonly retry: RetryPolicy;
   private readonly stop = new AbortController();
@@ -144,8 +157,9 @@ export class ProductionRunner {
 
   constructor(private readonly options: ProductionOptions) {
     const { spec } = options;
+    const consumed = consumedSources(spec);
     for (const { source, topic } of options.inputTopics) {
-      const sourceSpec = spec.sources.find((candidate) => candidate.id === source);
+      const sourceSpec = consumed.find((candidate) => candidate.id === source);
       if (sourceSpec) this.sourceByTopic.set(topic, sourceSpec);
     }
     for (const { stage, topic } of options.changelogTopics) {
@@ -203,6 +217,18 @@ export class ProductionRunner {
     await this.ensureTopics();
     this.raw = rawClusterOf(this.options.kafka);
     if (!this.raw) throw new Error('This kafkajs version does not expose the fetch API the state restore needs (kafkajs 2.2.4 is pinned).');
+    const raw = this.raw;
+    // Lookup tables: every process reads each table's whole topic (global tables).
+    this.tables = new MaterializedTables(
+      this.options.spec.tables.map((table) => {
+        const source = this.options.spec.sources.find((candidate) => candidate.id === table.source)!;
+        const topic = this.options.inputTopics.find((entry) => entry.source === source.id)!.topic;
+        const feed = new TopicTableFeed(raw, topic, sourceStream(source), this.options.maxEventBytes, source.kind === 'cdc' ? debeziumKey : undefined);
+        return { id: table.id, stream: sourceStream(source), key: table.key, feed };
+      }),
+    );
+    await this.tables.sync();
+    if (this.tables.stats().length > 0) this.options.log('info', `Tables loaded: ${this.tables.stats().map((entry) => `${entry.table} (${entry.keys} keys, ${entry.versions} versions)`).join(', ')}.`);
     const consumer = this.options.kafka.consumer({
       groupId: this.options.group,
       readUncommitted: false,
@@ -300,7 +326,7 @@ export class ProductionRunner {
       task.operators = await buildOperators(this.options.spec, { executor: this.options.executor, loadScript: this.options.loadScript }, task.state);
       task.graph = new StageGraph(this.options.spec, task.operators);
       for (const sink of this.options.spec.sinks) {
-        if (sink.kind !== 'postgres') continue;
+        if (sink.kind !== 'postgres' && sink.kind !== 'sqlserver') continue;
         const external = this.options.externalSink?.(sink, partition);
         if (!external) throw new Error(`Sink "${sink.id}": no ${sink.kind} connection available.`);
         task.sequence = Math.max(task.sequence, await external.open({ pipeline: this.options.spec.name, runId: `${this.options.group}.task-${partition}` }));
@@ -323,8 +349,9 @@ export class ProductionRunner {
       ingestTime: Date.now(),
       maxEventBytes: this.options.maxEventBytes ?? 16 * 1024 * 1024,
     });
-    const event = decoded.event;
-    return { source, event: { ...event, headers: event.headers ?? [] } as PipelineEvent };
+    const event = { ...decoded.event, headers: decoded.event.headers ?? [] } as PipelineEvent;
+    if (source.kind === 'cdc') event.key = debeziumKey(event.key);
+    return { source, event };
   }
 
   private async processBatch(topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
@@ -346,10 +373,13 @@ export class ProductionRunner {
   private async runBatch(task: Task, topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
     const { spec } = this.options;
     const overlay = new StateOverlay(task.state);
+    // Tables catch up with their topics before each batch, as the app's do with the log.
+    const tables = this.tables!;
+    if (tables.stats().length > 0) await tables.sync();
     const context: OperatorContext = {
       pipeline: spec.name,
       state: overlay,
-      tables: EMPTY_TABLES,
+      tables,
       now: Date.now,
       retry: this.retry,
       signal: this.stop.signal,
@@ -383,7 +413,7 @@ export class ProductionRunner {
           const record = records.find((candidate) => candidate.event.position === skip.position) ?? records[0]!;
           letters.push({ stage: sink.id, envelope: { ...record, order: 0 }, error: { name: 'SinkRejected', message: skip.reason }, attempts: 1 });
         }
-      } else if (sink.kind === 'postgres') {
+      } else if (sink.kind === 'postgres' || sink.kind === 'sqlserver') {
         const external = task.externalSinks.get(sink.id)!;
         const committed = await external.commit(sequence, records);
         for (const { index, message } of committed.rejected) letters.push({ stage: sink.id, envelope: { ...records[index]!, order: 0 }, error: { name: 'SinkRejected', message }, attempts: 1 });
@@ -446,6 +476,7 @@ export class ProductionRunner {
       for (const task of this.tasks.values()) await task.then((opened) => opened.close()).catch(() => undefined);
       this.tasks.clear();
       await this.options.executor.close?.().catch(() => undefined);
+      await this.tables?.close().catch(() => undefined);
       await this.raw?.disconnect();
       if (this.state !== 'failed') this.state = 'stopped';
     })();

@@ -49,6 +49,7 @@ const run = promisify(execFile);
 /** Packages runner.js leaves to node_modules: WebAssembly and native pieces do not bundle. */
 export const RUNNER_EXTERNAL_PACKAGES = [
   "kafkajs",
+  "mssql",
   "pg",
   "quickjs-emscripten",
 ] as const;

@@ -174,11 +174,14 @@ between the two versions need their changelog topics reset: say so in the releas
 - **Fencing.** The producer of partition p has the transactional id \`${manifest.consumerGroup}.task-<p>\`: the
   new owner registers it before restoring state, which aborts the old owner's open transaction
   and makes any later commit of a paused ("zombie") old owner fail.
-- **PostgreSQL sinks** are keyed upserts written before the transaction commits: a batch read
-  again writes the same rows again.
-- **Not supported by the runner yet** (it refuses to start and says so): sinks into the app's event
-  log or local warehouse, SQL Server sinks, and lookup tables (as-of joins); inputs must be Kafka
-  or Debezium topics, co-partitioned when a pipeline reads several.
+- **PostgreSQL and SQL Server sinks** are keyed upserts (\`INSERT ... ON CONFLICT\`, \`MERGE\`) written
+  before the transaction commits: a batch read again writes the same rows again.
+- **Lookup tables** (as-of joins) are read whole from their topics by every runner (global tables),
+  with every version of each row, and catch up before each batch: a lookup answers with the row as
+  it was at the event's time, as in the app.
+- **Not supported by the runner** (it refuses to start and says so): sinks into the app's event log
+  or local warehouse, and sources that are only event-log streams; inputs must be Kafka or Debezium
+  topics, co-partitioned when a pipeline reads several.
 
 Runner settings (environment): \`EDDY_RUNNER_PORT\` (default 8080) and \`EDDY_RUNNER_HOST\` (default
 0.0.0.0) for \`/health\` and \`/metrics\`; \`EDDY_RUNNER_SESSION_TIMEOUT_MS\` (default 30000: how long a

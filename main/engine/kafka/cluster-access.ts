@@ -194,22 +194,8 @@ export class RawCluster {
     let emptyFetches = 0;
     while (offset < bounds.high) {
       if (signal?.aborted) throw new Error(`Stopped while reading ${topic}/${partition}.`);
-      const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
-      const nodeId = Object.keys(leaders)[0];
-      if (nodeId === undefined) throw new Error(`No leader for ${topic}/${partition}.`);
-      const broker = await this.cluster.findBroker({ nodeId });
-      const { responses } = await broker.fetch({
-        isolationLevel: READ_COMMITTED,
-        maxWaitTime: 200,
-        minBytes: 1,
-        maxBytes: 16 * 1024 * 1024,
-        topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 8 * 1024 * 1024 }] }],
-      });
-      const data = responses.find((entry) => entry.topicName === topic)?.partitions.find((entry) => entry.partition === partition);
-      if (!data) throw new Error(`No fetch response for ${topic}/${partition}.`);
-      if (data.errorCode !== 0) throw new Error(`Fetching ${topic}/${partition} failed with Kafka error code ${data.errorCode}.`);
-      const within = data.messages.filter((record) => Number(record.offset) >= offset);
-      if (within.length === 0) {
+      const fetched = await this.fetchCommitted(topic, partition, offset);
+      if (fetched.next === offset) {
         // Compaction or retention may have moved the start past `offset`: look again.
         if (++emptyFetches >= 20) throw new Error(`Reading ${topic}/${partition} stalled at offset ${offset} (end ${bounds.high}).`);
         const moved = (await this.offsets([topic])).get(topic)?.get(partition);
@@ -217,12 +203,37 @@ export class RawCluster {
         continue;
       }
       emptyFetches = 0;
-      const kept = withoutAborted(within, data.abortedTransactions ?? []).filter((record) => !record.isControlRecord);
-      if (kept.length > 0) await onRecords(kept);
-      read += kept.length;
-      offset = Number(within[within.length - 1]!.offset) + 1;
+      if (fetched.records.length > 0) await onRecords(fetched.records);
+      read += fetched.records.length;
+      offset = fetched.next;
     }
     return read;
+  }
+
+  /**
+   * One read_committed fetch of a partition from `offset` (at most ~8 MB): the committed data
+   * records, and the offset to fetch next (`offset` itself when nothing came back).
+   */
+  async fetchCommitted(topic: string, partition: number, offset: number): Promise<{ records: RawRecord[]; next: number }> {
+    await this.ready([topic]);
+    const leaders = this.cluster.findLeaderForPartitions(topic, [partition]);
+    const nodeId = Object.keys(leaders)[0];
+    if (nodeId === undefined) throw new Error(`No leader for ${topic}/${partition}.`);
+    const broker = await this.cluster.findBroker({ nodeId });
+    const { responses } = await broker.fetch({
+      isolationLevel: READ_COMMITTED,
+      maxWaitTime: 200,
+      minBytes: 1,
+      maxBytes: 16 * 1024 * 1024,
+      topics: [{ topic, partitions: [{ partition, fetchOffset: String(offset), maxBytes: 8 * 1024 * 1024 }] }],
+    });
+    const data = responses.find((entry) => entry.topicName === topic)?.partitions.find((entry) => entry.partition === partition);
+    if (!data) throw new Error(`No fetch response for ${topic}/${partition}.`);
+    if (data.errorCode !== 0) throw new Error(`Fetching ${topic}/${partition} failed with Kafka error code ${data.errorCode}.`);
+    const within = data.messages.filter((record) => Number(record.offset) >= offset);
+    if (within.length === 0) return { records: [], next: offset };
+    const records = withoutAborted(within, data.abortedTransactions ?? []).filter((record) => !record.isControlRecord);
+    return { records, next: Number(within[within.length - 1]!.offset) + 1 };
   }
 
   async disconnect(): Promise<void> {
