@@ -31,6 +31,9 @@ import { CommittedState, StateOverlay } from '../main/engine/pipelines/state.js'
 import { MaterializedTables } from '../main/engine/pipelines/tables.js';
 import type { Sink, SinkRecord } from '../main/engine/sinks/sink.js';
 import { TopicTableFeed } from './topic-tables.js';
+import { consumedSources, unsupportedParts } from '../main/engine/export/runner-support.js';
+
+export { consumedSources, unsupportedParts };
 
 export interface ProductionOptions {
   spec: PipelineSpec;
@@ -66,26 +69,6 @@ export interface ProductionMetrics {
   rebalances: number;
   lastCommitAt: number;
   commitSeconds: number;
-}
-
-/** Sources whose records flow into stages or sinks (a source that only feeds a table is not consumed). */
-export function consumedSources(spec: PipelineSpec): SourceSpec[] {
-  const used = new Set<string>();
-  for (const node of [...spec.stages, ...spec.sinks]) for (const input of node.inputs) used.add(input);
-  return spec.sources.filter((source) => used.has(source.id));
-}
-
-/** What the runner cannot run outside the app, said before anything starts. */
-export function unsupportedParts(spec: PipelineSpec, inputTopics: { source: string; topic: string }[]): string[] {
-  const problems: string[] = [];
-  const topics = new Set(inputTopics.map((entry) => entry.source));
-  for (const source of spec.sources) {
-    if (!topics.has(source.id)) problems.push(`source "${source.id}" (${source.kind}) has no Kafka topic to read in production`);
-  }
-  for (const sink of spec.sinks) {
-    if (sink.kind === 'log' || sink.kind === 'warehouse') problems.push(`sink "${sink.id}" writes to the app's local ${sink.kind === 'log' ? 'event log' : 'warehouse'}, which does not exist in production`);
-  }
-  return problems;
 }
 
 /**

@@ -69,6 +69,10 @@ export const exportCommand: CliCommand = {
           process.stdout.write(
             `Set in production: ${result.environment.map((entry) => entry.name).join(", ")}\n`,
           );
+        for (const problem of result.runnerProblems)
+          process.stderr.write(
+            `warning: the bundle's runner cannot run this pipeline as it is: ${problem}\n`,
+          );
       }
       return 0;
     } catch (error) {

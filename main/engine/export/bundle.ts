@@ -43,6 +43,7 @@ import {
 import { runnerPackage } from "./lockfile.js";
 import { operatorReadme } from "./readme.js";
 import { RequiredEnvironment } from "./secret-refs.js";
+import { unsupportedParts } from "./runner-support.js";
 
 const run = promisify(execFile);
 
@@ -80,6 +81,8 @@ export interface ExportResult {
   connectors: string[];
   topics: CdcTopicMapping[];
   consumerGroup: string;
+  /** Why the bundle's runner would refuse this pipeline (empty when it runs it). */
+  runnerProblems: string[];
 }
 
 export interface StateTopic {
@@ -429,7 +432,10 @@ export async function exportPipeline(
     ...spec.sources.flatMap((source) =>
       source.kind === "kafka"
         ? [{ source: source.id, topic: source.topic }]
-        : [],
+        : // A log stream captured from Kafka (`kafka:<topic>`) is that topic in production.
+          source.kind === "log" && source.stream.startsWith("kafka:")
+          ? [{ source: source.id, topic: source.stream.slice("kafka:".length) }]
+          : [],
     ),
   ];
   const manifestBase = {
@@ -526,6 +532,7 @@ export async function exportPipeline(
     connectors: debezium.connectors.map((entry) => entry.connector.name),
     topics: debezium.topics,
     consumerGroup: group,
+    runnerProblems: unsupportedParts(spec, inputTopics),
   };
 }
 

@@ -42,7 +42,10 @@ export function createExportHandlers(
             progress: (done, total, message) =>
               handle.progress(done, { total, message }),
           });
-          return `Bundle written to ${result.tgz ?? result.outDir} (${result.files.length} files).`;
+          const written = `Bundle written to ${result.tgz ?? result.outDir} (${result.files.length} files).`;
+          return result.runnerProblems.length > 0
+            ? `${written} Its runner cannot run this pipeline as it is: ${result.runnerProblems.join("; ")}.`
+            : written;
         },
       );
     },
