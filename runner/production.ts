@@ -170,9 +170,14 @@ export class ProductionRunner {
     await admin.connect();
     try {
       const inputs = [...this.sourceByTopic.keys()];
+      const existing = new Set(await admin.listTopics());
+      const tableTopics = this.options.spec.tables.map((table) => this.options.inputTopics.find((entry) => entry.source === table.source)?.topic ?? '');
+      const absent = [...new Set([...inputs, ...tableTopics])].filter((topic) => !existing.has(topic));
+      if (absent.length > 0) {
+        throw new Error(`Input topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'do' : 'does'} not exist yet (for Debezium topics: deploy the connectors in connect/ first).`);
+      }
       const metadata = await admin.fetchTopicMetadata({ topics: inputs });
       const partitions = Math.max(1, ...metadata.topics.map((topic) => topic.partitions.length));
-      const existing = new Set(await admin.listTopics());
       const wanted = [
         ...this.options.changelogTopics.map(({ topic }) => ({ topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })),
         { topic: this.options.deadLetterTopic, numPartitions: 1, configEntries: [] },
