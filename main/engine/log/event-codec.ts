@@ -136,6 +136,28 @@ export function journalLine(event: PreparedEvent): string {
   return '[' + event.seq + event.body;
 }
 
+/** UTF-8 bytes of a journal line before its body: `[` and the seq (ASCII). */
+export function journalPrefixBytes(seq: number): number {
+  return 1 + String(seq).length;
+}
+
+/**
+ * The journal lines of `events`, joined by newlines, encoded straight into one buffer of
+ * `totalBytes` (the sum of prefixes, bodies and separators): no joined string is built first.
+ */
+export function encodeJournalLines(events: PreparedEvent[], totalBytes: number): Buffer {
+  const buffer = Buffer.allocUnsafe(totalBytes);
+  let offset = 0;
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i]!;
+    if (i > 0) buffer[offset++] = 0x0a;
+    offset += buffer.write('[' + event.seq, offset, 'latin1');
+    offset += buffer.write(event.body, offset, 'utf8');
+  }
+  if (offset !== totalBytes) throw new Error(`journal record is ${offset} bytes, expected ${totalBytes}`);
+  return buffer;
+}
+
 /** Parses one journal line back into a prepared event (replay after a restart). */
 export function parseJournalLine(line: string): PreparedEvent {
   const comma = line.indexOf(',');

@@ -20,7 +20,9 @@
 // Snapshots rotate the journal to a new generation, so recovery is "latest good snapshot, then
 // the journals from its generation on"; the previous snapshot and the journals it needs are kept,
 // so a damaged snapshot costs nothing either.
+import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { crc32 } from 'node:zlib';
 import { EddyError } from '../../../shared/contract.js';
 import type { JsonValue, NewEvent, StoredEvent, StreamStats } from '../../../shared/events.js';
 import { isTempFile, quarantineFile, sleep, writeFileAtomic, type DurabilityHooks } from './atomic-file.js';
@@ -28,7 +30,8 @@ import {
   ROW_COLUMNS,
   ROW_WIDTH,
   bindRow,
-  journalLine,
+  encodeJournalLines,
+  journalPrefixBytes,
   parseJournalLine,
   prepareEvent,
   preparedToEvent,
@@ -52,7 +55,7 @@ import { checkReadOnlySql } from './query-guard.js';
 import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
-import { readAndHash } from './verified-read.js';
+import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
 import { applyMemoryPragmas, databaseBytes, loadSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
@@ -76,7 +79,12 @@ export interface EventLogOptions {
   maxEventBytes?: number;
   /** Seal the active segment once its database passes this size (default 32 MiB). */
   segmentBytes?: number;
-  /** Snapshot an open segment after this many journal bytes since its last snapshot (default 16 MiB). */
+  /**
+   * Snapshot an open segment after this many journal bytes since its last snapshot (default: twice
+   * `segmentBytes`). A segment's journal holds less than its database, so with the default a
+   * segment filled by appends seals (one export) before it would need a snapshot (another whole
+   * export): a crash then replays at most one segment's journal. Closing always snapshots.
+   */
   snapshotBytes?: number;
   /** Memory for sealed segments loaded for reads (default 32 MiB). */
   cacheBytes?: number;
@@ -324,6 +332,8 @@ class SegmentedEventLog implements EventLog {
   private nextSegmentId = 1;
   private admission: Promise<unknown> = Promise.resolve();
   private readonly pendingBySeq = new Map<number, PreparedEvent>();
+  /** Waiting for the writer's next durable group (see appendsBreathe). */
+  private breathers: (() => void)[] = [];
   private queue: Batch[] = [];
   private queuedBytes = 0;
   private writer: Promise<void> | null = null;
@@ -333,6 +343,8 @@ class SegmentedEventLog implements EventLog {
   private closing = false;
   private closed = false;
 
+  /** Snapshot reads started early in `open` (file -> read), taken by recovery. */
+  private snapshotReads = new Map<string, Promise<VerifiedRead>>();
   private positionsLoading: Promise<void> | null = null;
   private compacting = false;
   private readonly rates = new RateMeter();
@@ -352,7 +364,7 @@ class SegmentedEventLog implements EventLog {
     this.dir = path.resolve(options.dir);
     this.maxEventBytes = options.maxEventBytes ?? 16 * MiB;
     this.segmentBytes = options.segmentBytes ?? 32 * MiB;
-    this.snapshotBytes = options.snapshotBytes ?? 16 * MiB;
+    this.snapshotBytes = options.snapshotBytes ?? 2 * this.segmentBytes;
     this.maxPendingBytes = options.maxPendingBytes ?? 64 * MiB;
     this.retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
     this.verifyDelayMs = options.backgroundVerifyDelayMs === undefined ? 10_000 : options.backgroundVerifyDelayMs;
@@ -429,11 +441,19 @@ class SegmentedEventLog implements EventLog {
     // Independent file operations run together: each is a thread-pool round trip.
     await this.fs.mkdir(this.dir);
     await Promise.all([this.fs.mkdir(this.file('segments')), this.fs.mkdir(this.file('active'))]);
-    await loadSqlJs();
-    await this.removeTempFiles();
-    await this.loadManifest();
-    await this.checkSealedFiles();
-    await this.recoverOpenSegments();
+    // The newest open segment's snapshot is the biggest read on the way to the first page: start
+    // reading (and hashing) it now, while the manifest and the sealed files are checked.
+    this.snapshotReads = await this.startSnapshotRead();
+    try {
+      // Independent: temp files are never the manifest itself.
+      await Promise.all([loadSqlJs(), this.removeTempFiles(), this.loadManifest()]);
+      await this.checkSealedFiles();
+      await this.recoverOpenSegments();
+    } finally {
+      // Reads nobody took (the segment turned out sealed): settle them quietly.
+      for (const pending of this.snapshotReads.values()) pending.catch(() => undefined);
+      this.snapshotReads.clear();
+    }
     let maxSeq = this.manifest.seqFloor - 1;
     for (const segment of this.sealed) maxSeq = Math.max(maxSeq, segment.info.lastSeq);
     for (const segment of this.openSegments) maxSeq = Math.max(maxSeq, segment.lastSeq);
@@ -452,6 +472,22 @@ class SegmentedEventLog implements EventLog {
     this.startDueSeals();
     this.timer(this.retentionIntervalMs, () => this.retentionTick());
     if (this.verifyDelayMs !== null) this.timer(this.verifyDelayMs, () => void this.track(this.verifySealedInBackground()));
+  }
+
+  private async startSnapshotRead(): Promise<Map<string, Promise<VerifiedRead>>> {
+    const reads = new Map<string, Promise<VerifiedRead>>();
+    let newest = -1;
+    for (const name of await this.fs.readdir(this.file('active'))) {
+      const match = SNAPSHOT_NAME.exec(name);
+      if (match && !match[2]) newest = Math.max(newest, Number(match[1]));
+    }
+    if (newest >= 0) {
+      const file = this.file(snapshotFile(newest));
+      const read = readAndHash(this.fs, file, snapshotImageOffset);
+      read.catch(() => undefined);
+      reads.set(file, read);
+    }
+    return reads;
   }
 
   private async removeTempFiles(): Promise<void> {
@@ -562,6 +598,7 @@ class SegmentedEventLog implements EventLog {
           index: indexFile(id, version),
           bytes: bytes.length,
           sha256: sha256Hex(bytes),
+          crc32: crc32(bytes),
           firstSeq: Infinity,
           lastSeq: -Infinity,
           count: 0,
@@ -696,7 +733,9 @@ class SegmentedEventLog implements EventLog {
       const file = this.file(candidate);
       if ((await this.fs.sizeOf(file)) === null) continue;
       // Read and hashed in one pass; a header larger than the first chunk is hashed afterwards.
-      const read = await readAndHash(this.fs, file, snapshotImageOffset);
+      const started = this.snapshotReads.get(file);
+      this.snapshotReads.delete(file);
+      const read = (started ? await started.catch(() => null) : null) ?? (await readAndHash(this.fs, file, snapshotImageOffset));
       const hashedImage = read.hashFrom === snapshotImageOffset(read.bytes) ? read.sha256 : undefined;
       const decoded = await decodeSnapshot(read.bytes, 'log-segment', hashedImage);
       if (decoded.ok) {
@@ -1010,19 +1049,19 @@ class SegmentedEventLog implements EventLog {
       const estimate = segment.measuredBytes + (segment.admittedBytes + sliceBytes) * ROW_OVERHEAD;
       if (segment.count + segment.pending > 0 && estimate > this.segmentBytes) segment = await this.rotate();
       const count = to - from;
-      const lines: string[] = new Array(count);
       const events: PreparedEvent[] = new Array(count);
       const originals: unknown[] = new Array(count);
+      let payloadBytes = count - 1;
       for (let i = 0; i < count; i++) {
         const event = fresh[from + i]!.event;
         event.seq = this.nextSeq++;
         segment.positions.add(event.hash, event.seq);
         this.pendingBySeq.set(event.seq, event);
-        lines[i] = journalLine(event);
         events[i] = event;
         originals[i] = fresh[from + i]!.original;
+        payloadBytes += journalPrefixBytes(event.seq) + event.size;
       }
-      const payload = Buffer.from(lines.join('\n'), 'utf8');
+      const payload = encodeJournalLines(events, payloadBytes);
       segment.pending++;
       segment.admittedBytes += sliceBytes;
       slices.push(
@@ -1061,6 +1100,7 @@ class SegmentedEventLog implements EventLog {
     if (this.writer) return;
     this.writer = this.runWriter().finally(() => {
       this.writer = null;
+      this.releaseBreathers();
       if (this.queue.length > 0 && !this.closed) this.kickWriter();
     });
   }
@@ -1261,6 +1301,17 @@ class SegmentedEventLog implements EventLog {
       batch.resolve(batch.result);
       if (this.tails.size > 0) this.notifyTails(batch);
     }
+    this.releaseBreathers();
+  }
+
+  private releaseBreathers(): void {
+    if (this.breathers.length === 0) return;
+    const waiting = this.breathers;
+    this.breathers = [];
+    // After the appends just resolved have run their continuations (setImmediate follows them).
+    setImmediate(() => {
+      for (const done of waiting) done();
+    });
   }
 
   private notifyTails(batch: Batch): void {
@@ -1393,16 +1444,17 @@ class SegmentedEventLog implements EventLog {
         count: segment.count,
         streams: structuredClone(Object.fromEntries(segment.groups)),
       };
-      // Export, index and checksum each take tens of milliseconds: let the event loop breathe between them.
-      await yieldToEventLoop();
-      const index = encodePositionIndex(entries.hashes, entries.seqs);
-      await yieldToEventLoop();
-      const sha256 = sha256Hex(image);
+      // Export, index and checksum each take tens of milliseconds: between them, let appends in
+      // flight complete, so no append waits for more than one of these steps.
+      await this.appendsBreathe();
+      const index = encodePositionIndex(entries.hashes, entries.seqs, segment.rowsDeleted ? undefined : segment.positions);
+      await this.appendsBreathe();
+      const { sha256, crc } = await checksumsInSlices(image);
       await writeFileAtomic(this.fs, this.file(segmentFile(segment.id)), [image], { hooks: this.hooks });
       await writeFileAtomic(this.fs, this.file(indexFile(segment.id)), [index], { hooks: this.hooks });
       const head = await readPositionIndexHead(this.fs, this.file(indexFile(segment.id)));
       await this.hooks?.at('seal-commit', segmentFile(segment.id));
-      const info: SealedSegmentInfo = { id: segment.id, file: segmentFile(segment.id), index: indexFile(segment.id), bytes: image.length, sha256, ...stats };
+      const info: SealedSegmentInfo = { id: segment.id, file: segmentFile(segment.id), index: indexFile(segment.id), bytes: image.length, sha256, crc32: crc, ...stats };
       await this.commitManifest(
         (manifest) => {
           manifest.nextSegmentId = Math.max(manifest.nextSegmentId, segment.id + 1);
@@ -1430,6 +1482,23 @@ class SegmentedEventLog implements EventLog {
         this.timer(5_000, () => this.startDueSeals());
       }
     }
+  }
+
+  /**
+   * Resolves once the writer has made the group in flight durable (or at once when it is idle, or
+   * after 100 ms at most): background work that blocks the event loop in steps (a seal) calls this
+   * between steps, so an append waits for one step at most, never for all of them in a row.
+   */
+  private appendsBreathe(): Promise<void> {
+    if (!this.writer || this.closing) return yieldToEventLoop();
+    return new Promise<void>((resolve) => {
+      const handle = setTimeout(done, 100);
+      function done(): void {
+        clearTimeout(handle);
+        resolve();
+      }
+      this.breathers.push(done);
+    });
   }
 
   private async removeOpenFiles(segment: OpenSegment): Promise<void> {
@@ -1466,9 +1535,18 @@ class SegmentedEventLog implements EventLog {
     if (!segment || segment.info.quarantined) throw new EddyError('NOT_FOUND', `Segment ${id} is not available.`);
     const file = this.file(segment.info.file);
     let bytes: Buffer;
-    let sha256: string;
+    let intact: boolean;
     try {
-      ({ bytes, sha256 } = await readAndHash(this.fs, file));
+      const expectedCrc = segment.info.crc32;
+      if (expectedCrc !== undefined) {
+        const read = await readAndCrc32(this.fs, file);
+        bytes = read.bytes;
+        intact = read.crc32 === expectedCrc;
+      } else {
+        const read = await readAndHash(this.fs, file);
+        bytes = read.bytes;
+        intact = read.sha256 === segment.info.sha256;
+      }
     } catch (error) {
       // Compacted meanwhile (a new file name): load the current version instead.
       const current = this.sealed.find((s) => s.id === id);
@@ -1476,7 +1554,7 @@ class SegmentedEventLog implements EventLog {
       throw new EddyError('UNAVAILABLE', `Segment ${id} could not be read: ${errorMessage(error)}`);
     }
     const SQL = await loadSqlJs();
-    if (bytes.length !== segment.info.bytes || sha256 !== segment.info.sha256) {
+    if (bytes.length !== segment.info.bytes || !intact) {
       await this.quarantineSealed(segment, 'its contents do not match the checksum in the manifest');
       throw new EddyError('UNAVAILABLE', `Segment ${id} is damaged and was quarantined.`);
     }
@@ -1971,7 +2049,7 @@ class SegmentedEventLog implements EventLog {
         firstSeq = Math.min(firstSeq, first!);
         lastSeq = Math.max(lastSeq, last!);
       }
-      const compacted: SealedSegmentInfo = { id, version, file: segmentFile(id, version), index: indexFile(id, version), bytes: image.length, sha256: sha256Hex(image), firstSeq, lastSeq, count, streams };
+      const compacted: SealedSegmentInfo = { id, version, file: segmentFile(id, version), index: indexFile(id, version), bytes: image.length, sha256: sha256Hex(image), crc32: crc32(image), firstSeq, lastSeq, count, streams };
       await writeFileAtomic(this.fs, this.file(compacted.file), [image], { hooks: this.hooks });
       await writeFileAtomic(this.fs, this.file(compacted.index), [encodePositionIndex(entries.hashes, entries.seqs)], { hooks: this.hooks });
       const head = await readPositionIndexHead(this.fs, this.file(compacted.index));
@@ -2158,6 +2236,20 @@ class SegmentedEventLog implements EventLog {
 
 function yieldToEventLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** SHA-256 and CRC-32 of a whole segment image in 4 MiB slices, yielding between them (a few ms each). */
+async function checksumsInSlices(bytes: Uint8Array): Promise<{ sha256: string; crc: number }> {
+  const SLICE = 4 * MiB;
+  const hash = createHash('sha256');
+  let crc = 0;
+  for (let offset = 0; offset < bytes.length; offset += SLICE) {
+    if (offset > 0) await yieldToEventLoop();
+    const slice = bytes.subarray(offset, Math.min(bytes.length, offset + SLICE));
+    hash.update(slice);
+    crc = crc32(slice, crc);
+  }
+  return { sha256: hash.digest('hex'), crc };
 }
 
 function queryValue0(db: Database, sql: string, params: SqlValue[]): SqlValue | undefined {

@@ -19,6 +19,12 @@ export interface SealedSegmentInfo {
   index: string;
   bytes: number;
   sha256: string;
+  /**
+   * zlib CRC-32 of the file, checked each time the segment is loaded for reads (cheaper than
+   * SHA-256, which the background verification and integrity checks use). Absent in segments
+   * sealed by older versions: those are checked with SHA-256 on load.
+   */
+  crc32?: number;
   firstSeq: number;
   lastSeq: number;
   count: number;

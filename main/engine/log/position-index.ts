@@ -96,24 +96,33 @@ export interface PositionIndexHead {
   fence: Float64Array;
 }
 
-/** Builds the sidecar from (hash, seq) pairs (any order). */
-export function encodePositionIndex(hashes: Float64Array, seqs: Float64Array): Buffer {
+/**
+ * Builds the sidecar from (hash, seq) pairs (any order). `seqsOf`, when the caller already holds
+ * the pairs as a map (an open segment's OpenPositionMap), saves building one here.
+ */
+export function encodePositionIndex(hashes: Float64Array, seqs: Float64Array, seqsOf?: OpenPositionMap): Buffer {
   const count = hashes.length;
   // Sort by hash with a native typed-array sort (a comparator sort costs ~100 ms per segment),
   // then find each hash's seqs; equal hashes (collisions) keep ascending seqs.
   const sortedHashes = Float64Array.from(hashes).sort();
-  const seqsOf = new Map<number, number | number[]>();
-  for (let i = 0; i < count; i++) {
-    const known = seqsOf.get(hashes[i]!);
-    if (known === undefined) seqsOf.set(hashes[i]!, seqs[i]!);
-    else if (typeof known === 'number') seqsOf.set(hashes[i]!, [known, seqs[i]!]);
-    else known.push(seqs[i]!);
+  let lookup: (hash: number) => number | readonly number[] | undefined;
+  if (seqsOf) {
+    lookup = (hash) => seqsOf.lookup(hash);
+  } else {
+    const built = new Map<number, number | number[]>();
+    for (let i = 0; i < count; i++) {
+      const known = built.get(hashes[i]!);
+      if (known === undefined) built.set(hashes[i]!, seqs[i]!);
+      else if (typeof known === 'number') built.set(hashes[i]!, [known, seqs[i]!]);
+      else known.push(seqs[i]!);
+    }
+    lookup = (hash) => built.get(hash);
   }
   const sortedSeqs = new Float64Array(count);
   for (let i = 0; i < count; ) {
-    const known = seqsOf.get(sortedHashes[i]!)!;
+    const known = lookup(sortedHashes[i]!)!;
     if (typeof known === 'number') sortedSeqs[i++] = known;
-    else for (const seq of known.sort((a, b) => a - b)) sortedSeqs[i++] = seq;
+    else for (const seq of [...known].sort((a, b) => a - b)) sortedSeqs[i++] = seq;
   }
   const bloom = BlockedBloom.forCount(count);
   for (let i = 0; i < count; i++) bloom.add(hashes[i]!);

@@ -1,5 +1,5 @@
 import { describe, it, expect, afterAll } from 'vitest';
-import { cpSync, existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import initSqlJs from 'sql.js';
 import { openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
@@ -24,6 +24,22 @@ async function positions(log: EventLog): Promise<string[]> {
   const out: string[] = [];
   for await (const batch of log.replay()) out.push(...batch.map((e) => `${e.stream}|${e.position}`));
   return out;
+}
+
+/**
+ * Copies a folder the log is writing to. A file renamed in the background while cpSync walks the
+ * folder (a seal publishing the manifest) makes it fail with ENOENT: copy again from scratch.
+ */
+function copyLiveDir(from: string, to: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      cpSync(from, to, { recursive: true });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 20) throw error;
+      rmSync(to, { recursive: true, force: true });
+    }
+  }
 }
 
 describe('event log: durability', () => {
@@ -117,7 +133,7 @@ describe('event log: durability', () => {
       await log.append(range(i, i + 200));
       if (i % 800 === 0) {
         const copy = tempDir();
-        cpSync(dir, copy, { recursive: true });
+        copyLiveDir(dir, copy);
         copies.push({ dir: copy, acked: i + 200 });
       }
     }
@@ -326,6 +342,7 @@ describe('event log: durability', () => {
     const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
     manifest.manifest.segments[0].bytes = newer.length;
     manifest.manifest.segments[0].sha256 = (await import('node:crypto')).createHash('sha256').update(newer).digest('hex');
+    manifest.manifest.segments[0].crc32 = (await import('node:zlib')).crc32(newer);
     const { crc32c } = await import('../../../main/engine/log/crc32c.js');
     manifest.checksum = crc32c(Buffer.from(JSON.stringify(manifest.manifest))).toString(16).padStart(8, '0');
     writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest));
