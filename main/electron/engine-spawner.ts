@@ -4,7 +4,7 @@
 import { utilityProcess, type UtilityProcess } from 'electron';
 import type { WireMessage } from '../../shared/contract.js';
 import type { EngineChannel, EngineSpawner } from '../host/engine-supervisor.js';
-import { engineEnvironment, type EngineSettings } from '../engine/settings.js';
+import { ENGINE_EXEC_ARGV, engineEnvironment, type EngineSettings } from '../engine/settings.js';
 
 export interface UtilityProcessSpawnerOptions {
   /** Absolute path of the bundled engine entry (dist/main/engine-process.mjs). */
@@ -84,6 +84,7 @@ export function createUtilityProcessSpawner(options: UtilityProcessSpawnerOption
     const child = utilityProcess.fork(options.entry, [], {
       serviceName: ENGINE_SERVICE_NAME,
       env: engineEnvironment(options.settings()),
+      execArgv: [...ENGINE_EXEC_ARGV],
       stdio: 'pipe',
     });
     return utilityProcessChannel(child, options.log);

@@ -34,6 +34,14 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv): EngineSettings {
   };
 }
 
+/**
+ * V8 flags every host starts the engine process with. V8 compiles WebAssembly lazily, function by
+ * function on first call: sql.js's first statements would pay that compilation on the way to the
+ * explorer's first page after a start (measured in the eventlog bench, "cold start"); compiled
+ * eagerly it happens while sql.js loads, off that path.
+ */
+export const ENGINE_EXEC_ARGV: readonly string[] = ['--no-wasm-lazy-compilation'];
+
 /** The environment a host passes to the engine: only Eddy's own keys plus what Node needs. */
 export function engineEnvironment(settings: EngineSettings, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {

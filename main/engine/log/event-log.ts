@@ -1368,7 +1368,8 @@ class SegmentedEventLog implements EventLog {
 
   private exportImage(segment: OpenSegment): Uint8Array {
     const image = segment.db.export();
-    // export() closes and reopens the connection: statements are gone and pragmas are reset.
+    // sql.js before 1.10 closed and reopened the connection in export() (statements gone, pragmas
+    // reset); 1.16 exports through SQLite's backup API. Statements are prepared afresh either way.
     segment.insert = null;
     applyMemoryPragmas(segment.db);
     return image;
