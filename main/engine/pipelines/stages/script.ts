@@ -18,6 +18,8 @@ export function scriptNamespace(stage: string): string {
 }
 
 export class ScriptOperator implements Operator {
+  private stream: string | undefined;
+
   constructor(
     private readonly spec: ScriptStage,
     private readonly session: ScriptSession,
@@ -81,12 +83,13 @@ export class ScriptOperator implements Operator {
       else context.state.put(scriptNamespace(this.id), key, value);
       context.trace?.({ stage: this.id, kind: 'state-write', detail: { key: key.replace('\u0000', ' / '), value } });
     }
-    return outcome.outputs.map((event, index) => ({
-      event: { ...event, stream: `${this.pipeline}:${this.id}` },
-      origin: input.origin,
-      order: input.order,
-      lineage: `${input.lineage}/${this.id}.${index}`,
-    }));
+    const stream = (this.stream ??= `${this.pipeline}:${this.id}`);
+    return outcome.outputs.map((event, index) => {
+      // Outputs are new objects built from the script's result (fromTransformResult): named here
+      // in place rather than copied again.
+      event.stream = stream;
+      return { event, origin: input.origin, order: input.order, lineage: `${input.lineage}/${this.id}.${index}` };
+    });
   }
 
   private traceLogs(outcome: ScriptCallResult, context: OperatorContext): void {
