@@ -130,6 +130,7 @@ export class ProductionRunner {
   private readonly tasks = new Map<number, Promise<Task>>();
   private assigned = new Map<string, number[]>();
   private memberId: string | undefined;
+  private recovering = false;
   private readonly sourceByTopic = new Map<string, SourceSpec>();
   private tables: Tables | undefined;
   private readonly changelogByNamespace = new Map<string, string>();
@@ -217,6 +218,12 @@ export class ProductionRunner {
     );
     await this.tables.sync();
     if (this.tables.stats().length > 0) this.options.log('info', `Tables loaded: ${this.tables.stats().map((entry) => `${entry.table} (${entry.keys} keys, ${entry.versions} versions)`).join(', ')}.`);
+    await this.startConsumer();
+    this.state = 'running';
+    this.options.log('info', `Running pipeline ${this.options.spec.name} in consumer group ${this.options.group} (instance ${this.instanceId}).`);
+  }
+
+  private async startConsumer(): Promise<void> {
     const consumer = this.options.kafka.consumer({
       groupId: this.options.group,
       readUncommitted: false,
@@ -229,8 +236,8 @@ export class ProductionRunner {
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onJoin(event.payload.memberId, event.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
-      if (!event.payload.restart) this.fail(`The consumer stopped: ${error.message}`);
-      else this.options.log('warn', `Consumer restarting after: ${error.message}`);
+      if (event.payload.restart) this.options.log('warn', `Consumer restarting after: ${error.message}`);
+      else void this.recover(consumer, error.message);
     });
     await consumer.connect();
     const startFrom = new Map<string, boolean>();
@@ -249,8 +256,43 @@ export class ProductionRunner {
         await heartbeat();
       },
     });
-    this.state = 'running';
-    this.options.log('info', `Running pipeline ${this.options.spec.name} in consumer group ${this.options.group} (instance ${this.instanceId}).`);
+  }
+
+  /**
+   * kafkajs gives up on some errors for good (the group coordinator unreachable after its retries,
+   * as while a broker restarts): start a new consumer, with backoff, until one runs. Tasks are
+   * dropped first, so every partition is restored from its changelog and read from its committed
+   * offset; the health endpoint says "starting" meanwhile.
+   */
+  private async recover(crashed: Consumer, reason: string): Promise<void> {
+    if (this.recovering || this.stop.signal.aborted || this.consumer !== crashed) return;
+    this.recovering = true;
+    this.state = 'starting';
+    this.reason = `recovering: ${reason}`;
+    this.options.log('warn', `The consumer stopped (${reason}); starting a new one.`);
+    try {
+      await crashed.disconnect().catch(() => undefined);
+      for (let attempt = 1; !this.stop.signal.aborted; attempt++) {
+        for (const [partition, task] of this.tasks) {
+          this.tasks.delete(partition);
+          await task.then((opened) => opened.close()).catch(() => undefined);
+        }
+        this.memberId = undefined;
+        try {
+          await this.startConsumer();
+          this.state = 'running';
+          this.reason = null;
+          this.options.log('info', `Consumer running again (attempt ${attempt}).`);
+          return;
+        } catch (error) {
+          this.options.log('warn', `Could not start a new consumer (attempt ${attempt}): ${(error as Error).message}`);
+          await this.consumer?.disconnect().catch(() => undefined);
+          await new Promise((resolve) => setTimeout(resolve, Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5))));
+        }
+      }
+    } finally {
+      this.recovering = false;
+    }
   }
 
   private onJoin(memberId: string, memberAssignment: Record<string, number[]>): void {
@@ -445,13 +487,6 @@ export class ProductionRunner {
     this.metrics.lastCommitAt = Date.now();
     this.metrics.commitSeconds += (Date.now() - commitStarted) / 1000;
     this.options.onCommitted?.(partition, messages.length);
-  }
-
-  private fail(reason: string): void {
-    if (this.state === 'stopping' || this.state === 'stopped') return;
-    this.state = 'failed';
-    this.reason = reason;
-    this.options.log('error', reason);
   }
 
   /** Graceful stop (SIGTERM): finishes and commits the batch in hand, leaves the group, closes. */
