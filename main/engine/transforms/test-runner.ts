@@ -167,7 +167,7 @@ export function formatReport(report: TestRunReport, color = false): string {
   const lines: string[] = [];
   for (const test of report.tests) {
     const mark = test.status === 'passed' ? paint(32, '✔') : paint(31, test.status === 'failed' ? '✖' : '!');
-    lines.push(`${mark} ${test.name} ${paint(2, `(${test.path}, ${test.records} event(s), ${test.durationMs} ms)`)}`);
+    lines.push(`${mark} ${test.name} ${paint(2, `(${test.path}, ${test.records} event(s), ${Math.round(test.durationMs)} ms)`)}`);
     for (const failure of test.failures) {
       lines.push(`    ${failure.message}`);
       for (const line of failure.diff) lines.push(`      ${line.startsWith('-') ? paint(32, line) : line.startsWith('+') ? paint(31, line) : line}`);
