@@ -1,8 +1,7 @@
 // Dead letters in the production runner, against the real broker: a record that fails its stage
 // every time (a poison record) and one that is not JSON (kept as text, as the app's capture keeps it)
-// end on the dead-letter topic with
-// the error, the stage, the attempts, the origin position and the input. The other records flow on,
-// and the sink holds exactly what the app's run of the same pipeline writes.
+// end on the dead-letter topic with the error, the stage, the attempts, the origin position and the
+// input. The other records flow on, and the sink holds exactly what the app's run writes.
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../shared/events.js';
