@@ -86,6 +86,8 @@ export const QueryLogRequestSchema = z
     sql: z.string().min(1).max(100_000),
     maxRows: z.number().int().min(1).max(100_000).default(1000),
     timeoutMs: z.number().int().min(10).max(120_000).default(10_000),
+    /** Names the query so that `cancelQuery` can stop it. */
+    queryId: z.string().min(1).max(100).optional(),
   })
   .strict();
 
@@ -132,6 +134,8 @@ export const coreCommands = {
   listStreams: { request: Empty, response: z.array(StreamStatsSchema) },
   readEvents: { request: ReadEventsRequestSchema, response: EventPageSchema },
   queryLog: { request: QueryLogRequestSchema, response: QueryResultSchema },
+  /** Stops a running `queryLog` by its queryId (the query then fails with CANCELLED). */
+  cancelQuery: { request: z.object({ queryId: z.string().min(1).max(100) }).strict(), response: z.object({ cancelled: z.boolean() }) },
   listProblems: { request: Empty, response: z.array(ProblemSchema) },
   listJobs: { request: Empty, response: z.array(JobSchema) },
   cancelJob: { request: z.object({ id: z.string() }).strict(), response: JobSchema },

@@ -85,6 +85,8 @@ export async function createEngine(settings: EngineSettings, emit: Emit, askHost
     onClose: (cleanup) => void cleanups.push(cleanup),
   };
 
+  // Running explorer queries by their client-chosen id, so that cancelQuery can stop them.
+  const runningQueries = new Map<string, AbortController>();
   const handlers: Handlers = {
     ...createConnectionsHandlers(context),
     ...createKafkaHandlers(context),
@@ -104,7 +106,20 @@ export async function createEngine(settings: EngineSettings, emit: Emit, askHost
     }),
     listStreams: async () => log.streams(),
     readEvents: async (request) => log.read(request),
-    queryLog: async (request) => log.query(request.sql, { maxRows: request.maxRows, timeoutMs: request.timeoutMs }),
+    queryLog: async (request) => {
+      const controller = new AbortController();
+      if (request.queryId) runningQueries.set(request.queryId, controller);
+      try {
+        return await log.query(request.sql, { maxRows: request.maxRows, timeoutMs: request.timeoutMs, signal: controller.signal });
+      } finally {
+        if (request.queryId && runningQueries.get(request.queryId) === controller) runningQueries.delete(request.queryId);
+      }
+    },
+    cancelQuery: async (request) => {
+      const controller = runningQueries.get(request.queryId);
+      controller?.abort();
+      return { cancelled: controller !== undefined };
+    },
     listProblems: async () => [...problems],
     listJobs: async () => jobs.list(),
     cancelJob: async ({ id }) => jobs.cancel(id),

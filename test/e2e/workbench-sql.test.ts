@@ -84,4 +84,19 @@ describe.runIf(enabled)('SQL over the log', () => {
     await error.getByText(/no such column/).waitFor();
     expect(await error.innerText()).toMatch(/Check the input and try again/);
   });
+
+  it('cancels a long query from its Cancel button, and the next query runs', async () => {
+    await typeQuery('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r');
+    await page.keyboard.press('Control+Enter');
+    const cancel = page.getByRole('button', { name: 'Cancel', exact: true });
+    await cancel.waitFor();
+    await page.getByRole('button', { name: /Running…/ }).waitFor();
+    await cancel.click();
+    const error = page.getByTestId('sql-error');
+    await error.getByText(/cancelled/).waitFor({ timeout: 5000 });
+    expect(await cancel.count()).toBe(0);
+    await typeQuery('SELECT 42 AS answer');
+    await page.keyboard.press('Control+Enter');
+    await page.getByTestId('sql-status').getByText(/1 row in/).waitFor();
+  });
 });

@@ -147,6 +147,8 @@ export interface ReplayOptions {
 export interface QueryOptions {
   maxRows: number;
   timeoutMs: number;
+  /** Aborting stops the query (its worker is terminated) with a CANCELLED error. */
+  signal?: AbortSignal | undefined;
 }
 
 export interface QueryResult {
@@ -1801,7 +1803,7 @@ class SegmentedEventLog implements EventLog {
     const started = performance.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcome = await this.queryRunner.run(statement, maxRows, Math.max(10, timeoutMs - (performance.now() - started)), () => this.workerSegments());
+        const outcome = await this.queryRunner.run(statement, maxRows, Math.max(10, timeoutMs - (performance.now() - started)), () => this.workerSegments(), options.signal);
         return { ...outcome, elapsedMs: Math.round((performance.now() - started) * 10) / 10 };
       } catch (error) {
         // A segment was compacted or dropped between listing and reading it: list again.

@@ -205,8 +205,8 @@ export class QueryRunner {
     return this.workerKeys.has(key);
   }
 
-  run(sql: string, maxRows: number, timeoutMs: number, segments: () => WorkerSegment[]): Promise<QueryOutcome> {
-    const task = this.queue.then(() => this.runNow(sql, maxRows, timeoutMs, segments()));
+  run(sql: string, maxRows: number, timeoutMs: number, segments: () => WorkerSegment[], signal?: AbortSignal): Promise<QueryOutcome> {
+    const task = this.queue.then(() => this.runNow(sql, maxRows, timeoutMs, segments(), signal));
     this.queue = task.catch(() => undefined);
     return task;
   }
@@ -232,8 +232,9 @@ export class QueryRunner {
     if (worker) void worker.terminate();
   }
 
-  private runNow(sql: string, maxRows: number, timeoutMs: number, segments: WorkerSegment[]): Promise<QueryOutcome> {
+  private runNow(sql: string, maxRows: number, timeoutMs: number, segments: WorkerSegment[], signal?: AbortSignal): Promise<QueryOutcome> {
     if (this.closed) return Promise.reject(new EddyError('UNAVAILABLE', 'The event log is closed.'));
+    if (signal?.aborted) return Promise.reject(cancelledError());
     if (this.idleTimer) clearTimeout(this.idleTimer);
     this.worker ??= this.start();
     const worker = this.worker;
@@ -250,6 +251,7 @@ export class QueryRunner {
         worker.off('message', onMessage);
         worker.off('error', onError);
         worker.off('exit', onExit);
+        signal?.removeEventListener('abort', onAbort);
         if (!this.closed && this.worker) {
           this.idleTimer = setTimeout(() => this.stop(), this.options.idleMs);
           this.idleTimer.unref();
@@ -279,6 +281,13 @@ export class QueryRunner {
                 : new EddyError(reply.kind === 'corrupt' ? 'UNAVAILABLE' : 'INTERNAL', reply.message);
         finish(() => reject(error));
       };
+      // A cancel stops the worker where it is (a long step cannot be interrupted otherwise); the
+      // next query starts a fresh one.
+      const onAbort = (): void => {
+        this.stop();
+        finish(() => reject(cancelledError()));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       const onError = (error: Error): void => {
         this.stop();
         finish(() => reject(new EddyError('INTERNAL', `The query worker failed: ${error.message}`)));
@@ -305,4 +314,8 @@ function timeLimitError(timeoutMs: number): EddyError {
   return new EddyError('LIMIT', `The query ran longer than its ${timeoutMs} ms time limit and was stopped. Narrow it (filter by stream or time) or raise the limit.`, {
     timeoutMs,
   });
+}
+
+function cancelledError(): EddyError {
+  return new EddyError('CANCELLED', 'The query was cancelled.');
 }

@@ -45,6 +45,7 @@ export function SqlView({ tab, engineReady }: { tab: SqlTab; engineReady: boolea
   const [running, setRunning] = useState(false);
   const [view, setView] = useState<'table' | 'chart'>('table');
   const started = useRef(0);
+  const queryId = useRef<string | null>(null);
   const [, setTick] = useState(0);
 
   // Keep the tab's text (restored on restart) without writing on every key press.
@@ -65,16 +66,23 @@ export function SqlView({ tab, engineReady }: { tab: SqlTab; engineReady: boolea
     if (running || !sql.trim()) return;
     setRunning(true);
     started.current = performance.now();
+    const id = crypto.randomUUID();
+    queryId.current = id;
     try {
-      const response = await engine.queryLog({ sql, maxRows, timeoutMs: 30_000 });
+      const response = await engine.queryLog({ sql, maxRows, timeoutMs: 30_000, queryId: id });
       setResult({ ...response, maxRows });
       setError(undefined);
       log('info', 'sql', `${formatCount(response.rows.length)} rows in ${response.elapsedMs} ms${response.truncated ? ` (stopped at ${formatCount(maxRows)})` : ''}`);
     } catch (failure) {
       setError(failure instanceof EddyError ? failure : new EddyError('INTERNAL', String(failure)));
     } finally {
+      queryId.current = null;
       setRunning(false);
     }
+  };
+
+  const cancel = (): void => {
+    if (queryId.current) void engine.cancelQuery({ queryId: queryId.current }).catch(() => undefined);
   };
 
   const saveCsv = (): void => {
@@ -104,6 +112,11 @@ export function SqlView({ tab, engineReady }: { tab: SqlTab; engineReady: boolea
         <button className="primary" onClick={() => void run()} disabled={running || !engineReady} title="Run (Ctrl+Enter); a query stops after 30 s">
           {running ? `Running… ${((performance.now() - started.current) / 1000).toFixed(1)} s` : '▶ Run'}
         </button>
+        {running ? (
+          <button onClick={cancel} title="Stop this query">
+            Cancel
+          </button>
+        ) : null}
       </header>
       <div className="sql-top">
         <SqlEditor value={sql} onChange={setSql} onRun={() => void run()} label="SQL query" />

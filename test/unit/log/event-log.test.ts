@@ -269,4 +269,18 @@ describe('event log: SQL', () => {
     expect((await log.read({ stream: orderEvent(0).stream, limit: 1 })).events).toHaveLength(1);
     await log.close();
   });
+
+  it('cancels a running query at once through its signal, and the next query runs', async () => {
+    const log = await small();
+    await log.append(range(0, 50));
+    const controller = new AbortController();
+    const started = Date.now();
+    const pending = log.query('WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r', { maxRows: 10, timeoutMs: 60_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    await expect(pending).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(log.query('SELECT 1', { maxRows: 1, timeoutMs: 1000, signal: controller.signal })).rejects.toMatchObject({ code: 'CANCELLED' });
+    expect((await log.query('SELECT count(*) FROM events', { maxRows: 10, timeoutMs: 5000 })).rows).toEqual([[50]]);
+    await log.close();
+  });
 });
