@@ -16,7 +16,7 @@
 // - Keyed sinks outside Kafka (PostgreSQL, SQL Server) are upserts written before the transaction commits:
 //   a re-read batch writes the same rows again and changes nothing.
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka } from 'kafkajs';
+import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner } from 'kafkajs';
 import type { JsonValue } from '../shared/events.js';
 import { durationMs, sourceStream, type PipelineSpec, type SinkSpec, type SourceSpec } from '../shared/pipeline-spec.js';
 import { rawClusterOf, type RawCluster } from '../main/engine/kafka/cluster-access.js';
@@ -89,6 +89,9 @@ export function changelogKey(write: Pick<StateWrite, 'namespace' | 'key'>): stri
   return JSON.stringify([write.namespace, write.key]);
 }
 
+/** Dead letters above this are written without their input's payload (the topic allows 8 MB). */
+const MAX_DEAD_LETTER_CHARS = 4 * 1024 * 1024;
+
 class Task {
   state = new CommittedState();
   operators = new Map<string, Operator>();
@@ -96,6 +99,8 @@ class Task {
   externalSinks = new Map<string, Sink>();
   /** Progress id for external sinks: grows with every committed batch of this task. */
   sequence = 0;
+  /** Next offset to process per input topic (the committed offset when the task opened). */
+  readonly positions = new Map<string, number>();
 
   constructor(
     readonly partition: number,
@@ -131,6 +136,7 @@ export class ProductionRunner {
   private assigned = new Map<string, number[]>();
   private memberId: string | undefined;
   private recovering = false;
+  private crashedWhileStarting: string | null = null;
   private readonly sourceByTopic = new Map<string, SourceSpec>();
   private tables: Tables | undefined;
   private readonly changelogByNamespace = new Map<string, string>();
@@ -178,10 +184,24 @@ export class ProductionRunner {
         throw new Error(`Input topic${absent.length > 1 ? 's' : ''} ${absent.join(', ')} ${absent.length > 1 ? 'do' : 'does'} not exist yet (for Debezium topics: deploy the connectors in connect/ first).`);
       }
       const metadata = await admin.fetchTopicMetadata({ topics: inputs });
-      const partitions = Math.max(1, ...metadata.topics.map((topic) => topic.partitions.length));
+      const counts = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+      const partitions = Math.max(1, ...counts.values());
+      // A task is a partition number: every input's partition p belongs to it (co-partitioning).
+      if (new Set(counts.values()).size > 1) {
+        throw new Error(`The input topics have different partition counts (${[...counts].map(([topic, count]) => `${topic}: ${count}`).join(', ')}); the runner needs co-partitioned inputs (the same count, keyed alike).`);
+      }
+      // State lives with the input partition of the record that wrote it: a stateful stage keyed on
+      // anything but the source record's key would split one key's state over partitions.
+      const rekeyed = statefulStagesNotOnRecordKey(this.options.spec);
+      if (rekeyed.length > 0 && partitions > 1) {
+        throw new Error(
+          `Stage${rekeyed.length > 1 ? 's' : ''} ${rekeyed.map((stage) => `"${stage}"`).join(', ')} keep${rekeyed.length > 1 ? '' : 's'} state by a field other than the input records' Kafka key, and the inputs have ${partitions} partitions: one key's state would be split between partitions. Use single-partition input topics, or produce the input keyed by that field.`,
+        );
+      }
       const wanted = [
         ...this.options.changelogTopics.map(({ topic }) => ({ topic, numPartitions: partitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] })),
-        { topic: this.options.deadLetterTopic, numPartitions: 1, configEntries: [] },
+        // Room for a dead letter that carries a large input.
+        { topic: this.options.deadLetterTopic, numPartitions: 1, configEntries: [{ name: 'max.message.bytes', value: String(8 * 1024 * 1024) }] },
       ].filter((entry) => !existing.has(entry.topic));
       if (wanted.length > 0) {
         await admin.createTopics({ topics: wanted, waitForLeaders: true }).catch((error: unknown) => {
@@ -231,12 +251,14 @@ export class ProductionRunner {
       sessionTimeout: this.options.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: Math.max(500, Math.floor((this.options.sessionTimeoutMs ?? 30_000) / 10)),
       rebalanceTimeout: 60_000,
+      partitionAssigners: [coPartitionedAssigner],
     });
     this.consumer = consumer;
     consumer.on(consumer.events.GROUP_JOIN, (event) => this.onJoin(event.payload.memberId, event.payload.memberAssignment));
     consumer.on(consumer.events.CRASH, (event) => {
       const error = event.payload.error;
       if (event.payload.restart) this.options.log('warn', `Consumer restarting after: ${error.message}`);
+      else if (this.recovering && this.consumer === consumer) this.crashedWhileStarting = error.message;
       else void this.recover(consumer, error.message);
     });
     await consumer.connect();
@@ -249,7 +271,7 @@ export class ProductionRunner {
       partitionsConsumedConcurrently: 1,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         if (!isRunning() || isStale() || batch.isEmpty()) return;
-        const run = this.processBatch(batch.topic, batch.partition, batch.messages, batch.lastOffset());
+        const run = this.processBatch(batch.topic, batch.partition, batch.messages, batch.lastOffset(), heartbeat);
         this.busy = run.catch(() => undefined);
         await run;
         resolveOffset(batch.lastOffset());
@@ -278,8 +300,12 @@ export class ProductionRunner {
           await task.then((opened) => opened.close()).catch(() => undefined);
         }
         this.memberId = undefined;
+        this.crashedWhileStarting = null;
         try {
           await this.startConsumer();
+          // kafkajs reports a failed first join as a crash while run() still resolves.
+          await new Promise((resolve) => setTimeout(resolve, 500));
+          if (this.crashedWhileStarting !== null) throw new Error(this.crashedWhileStarting);
           this.state = 'running';
           this.reason = null;
           this.options.log('info', `Consumer running again (attempt ${attempt}).`);
@@ -292,6 +318,10 @@ export class ProductionRunner {
       }
     } finally {
       this.recovering = false;
+      // A crash that came after the check above: recover again rather than lose it.
+      const late = this.crashedWhileStarting;
+      this.crashedWhileStarting = null;
+      if (late !== null && this.consumer && !this.stop.signal.aborted) void this.recover(this.consumer, late);
     }
   }
 
@@ -313,17 +343,17 @@ export class ProductionRunner {
     this.options.log('info', `Joined the group: assigned ${[...this.assigned].map(([topic, partitions]) => `${topic}[${partitions.join(',')}]`).join(' ') || 'nothing'}.`);
   }
 
-  private task(partition: number): Promise<Task> {
+  private task(partition: number, heartbeat: () => Promise<void>): Promise<Task> {
     let task = this.tasks.get(partition);
     if (!task) {
-      task = this.openTask(partition);
+      task = this.openTask(partition, heartbeat);
       this.tasks.set(partition, task);
       task.catch(() => this.tasks.delete(partition));
     }
     return task;
   }
 
-  private async openTask(partition: number): Promise<Task> {
+  private async openTask(partition: number, heartbeat: () => Promise<void>): Promise<Task> {
     const started = Date.now();
     const producer = new KafkaSink(this.options.kafka, {
       topic: this.options.deadLetterTopic,
@@ -336,7 +366,22 @@ export class ProductionRunner {
       await producer.open();
       // Fence the previous owner and abort its open transaction before reading the changelog.
       await producer.fence();
+      // Where this task really is: the group's committed offsets, read after the fence (a previous
+      // owner may have committed after kafkajs fetched the offsets this member started from).
+      // Records below them are already in the restored state and in the sinks: skipped.
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      try {
+        for (const topic of this.sourceByTopic.keys()) {
+          const [entry] = await admin.fetchOffsets({ groupId: this.options.group, topics: [topic] });
+          const committed = entry?.partitions.find((candidate) => candidate.partition === partition);
+          if (committed && Number(committed.offset) >= 0) task.positions.set(topic, Number(committed.offset));
+        }
+      } finally {
+        await admin.disconnect();
+      }
       let restored = 0;
+      let beat = Date.now();
       const writes: StateWrite[] = [];
       for (const { topic } of this.options.changelogTopics) {
         restored += await this.raw!.readCommitted(
@@ -347,6 +392,11 @@ export class ProductionRunner {
               if (!record.key) continue;
               const [namespace, key] = JSON.parse(record.key.toString('utf8')) as [string, string];
               writes.push({ namespace, key, value: record.value === null ? null : (JSON.parse(record.value.toString('utf8')) as JsonValue) });
+            }
+            // A long restore must not get this member thrown out of the group.
+            if (Date.now() - beat > 2000) {
+              beat = Date.now();
+              return heartbeat();
             }
           },
           this.stop.signal,
@@ -359,7 +409,9 @@ export class ProductionRunner {
         if (sink.kind !== 'postgres' && sink.kind !== 'sqlserver') continue;
         const external = this.options.externalSink?.(sink, partition);
         if (!external) throw new Error(`Sink "${sink.id}": no ${sink.kind} connection available.`);
-        task.sequence = Math.max(task.sequence, await external.open({ pipeline: this.options.spec.name, runId: `${this.options.group}.task-${partition}` }));
+        // A lineage of its own per opening: the rows are keyed upserts (a batch read again writes the
+        // same rows), so progress written by a previous owner must never make this one skip a batch.
+        task.sequence = Math.max(task.sequence, await external.open({ pipeline: this.options.spec.name, runId: `${this.options.group}.task-${partition}.${randomUUID()}` }));
         task.externalSinks.set(sink.id, external);
       }
       this.metrics.restores++;
@@ -384,10 +436,20 @@ export class ProductionRunner {
     return { source, event };
   }
 
-  private async processBatch(topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
-    const task = await this.task(partition);
+  private async processBatch(
+    topic: string,
+    partition: number,
+    messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[],
+    lastOffset: string,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
+    const task = await this.task(partition, heartbeat);
+    // Records a previous owner already committed (see openTask) are not processed again.
+    const position = task.positions.get(topic) ?? 0;
+    const fresh = Number(messages[0]?.offset ?? 0) >= position ? messages : messages.filter((message) => Number(message.offset) >= position);
+    if (fresh.length === 0) return;
     try {
-      await this.runBatch(task, topic, partition, messages, lastOffset);
+      await this.runBatch(task, topic, partition, fresh, lastOffset, heartbeat);
     } catch (error) {
       // Whatever the cause (fenced, broker gone, a sink down), this task's in-memory state may be
       // ahead of what committed: drop it; the batch is read again and the task restored.
@@ -400,7 +462,14 @@ export class ProductionRunner {
     }
   }
 
-  private async runBatch(task: Task, topic: string, partition: number, messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[], lastOffset: string): Promise<void> {
+  private async runBatch(
+    task: Task,
+    topic: string,
+    partition: number,
+    messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[],
+    lastOffset: string,
+    heartbeat: () => Promise<void>,
+  ): Promise<void> {
     const { spec } = this.options;
     const overlay = new StateOverlay(task.state);
     // Tables catch up with their topics before each batch, as the app's do with the log.
@@ -430,6 +499,9 @@ export class ProductionRunner {
     });
     const result = await task.graph!.run(chunk, context);
     letters.push(...result.deadLetters);
+    // Still a member (a slow batch with retries may take a while)? A rebalance error here ends the
+    // batch without committing; the new owner reads it again.
+    await heartbeat();
 
     const outgoing: SinkMessage[] = [];
     const sequence = task.sequence + 1;
@@ -452,19 +524,18 @@ export class ProductionRunner {
     }
     const at = Date.now();
     for (const letter of letters) {
+      const body = { pipeline: spec.name, stage: letter.stage, error: letter.error, attempts: letter.attempts, origin: letter.envelope.origin, lineage: letter.envelope.lineage, input: letter.envelope.event as unknown, at };
+      let value = JSON.stringify(body);
+      if (value.length > MAX_DEAD_LETTER_CHARS) {
+        // Too big for the dead-letter topic: keep where it came from and why, not the payload
+        // (it is still in the input topic at its position).
+        const { value: _value, valueBytes: _bytes, ...rest } = letter.envelope.event;
+        value = JSON.stringify({ ...body, input: { ...rest, value: null, omitted: `the input (${value.length} characters of JSON) is too big for a dead letter; read it at ${letter.envelope.origin.position}` } });
+      }
       outgoing.push({
         topic: this.options.deadLetterTopic,
         key: `${letter.envelope.origin.stream}@${letter.envelope.origin.position}`,
-        value: JSON.stringify({
-          pipeline: spec.name,
-          stage: letter.stage,
-          error: letter.error,
-          attempts: letter.attempts,
-          origin: letter.envelope.origin,
-          lineage: letter.envelope.lineage,
-          input: letter.envelope.event,
-          at,
-        }),
+        value,
         headers: { 'eddy-stage': letter.stage, 'eddy-error': letter.error.message.slice(0, 500) },
       });
     }
@@ -481,12 +552,17 @@ export class ProductionRunner {
     });
     task.state.apply(writes);
     task.sequence = sequence;
+    task.positions.set(topic, Number(lastOffset) + 1);
     this.metrics.recordsIn += messages.length;
     this.metrics.deadLetters += letters.length;
     this.metrics.transactions++;
     this.metrics.lastCommitAt = Date.now();
     this.metrics.commitSeconds += (Date.now() - commitStarted) / 1000;
-    this.options.onCommitted?.(partition, messages.length);
+    try {
+      this.options.onCommitted?.(partition, messages.length);
+    } catch {
+      // A hook's failure must not make a committed batch count as failed.
+    }
   }
 
   /** Graceful stop (SIGTERM): finishes and commits the batch in hand, leaves the group, closes. */
@@ -506,6 +582,47 @@ export class ProductionRunner {
     return this.stopped;
   }
 }
+
+/**
+ * Stateful stages (keyed scripts, windows) whose state is not keyed by the Kafka key of the records
+ * a source delivered: keyed on another field, or fed through a stage that may re-key.
+ */
+export function statefulStagesNotOnRecordKey(spec: PipelineSpec): string[] {
+  const sources = new Set(spec.sources.map((source) => source.id));
+  return spec.stages
+    .filter((stage) => stage.kind === 'keyed' || stage.kind === 'window')
+    .filter((stage) => (stage as { key?: string }).key !== 'key' || stage.inputs.some((input) => !sources.has(input)))
+    .map((stage) => stage.id);
+}
+
+/**
+ * Deals partition numbers (tasks) to the group's members: a member gets partition p of every input
+ * topic, so one task's records and its changelog partition always have one owner. (kafkajs' default
+ * round-robin deals topic-partitions one by one, which splits a task between members.)
+ */
+export const coPartitionedAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'EddyCoPartitioned',
+  version: 0,
+  async assign({ members, topics }) {
+    const sorted = members.map(({ memberId }) => memberId).sort();
+    const count = Math.max(0, ...topics.map((topic) => cluster.findTopicPartitionMetadata(topic).length));
+    const assignment = new Map<string, Record<string, number[]>>(sorted.map((memberId) => [memberId, {}]));
+    for (let partition = 0; partition < count; partition++) {
+      const owner = assignment.get(sorted[partition % sorted.length]!)!;
+      for (const topic of topics) {
+        if (!cluster.findTopicPartitionMetadata(topic).some((meta) => meta.partitionId === partition)) continue;
+        (owner[topic] ??= []).push(partition);
+      }
+    }
+    return [...assignment].map(([memberId, topicPartitions]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: topicPartitions, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: 'EddyCoPartitioned', metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});
 
 /** Prometheus text exposition of the runner's metrics. */
 export function prometheusText(runner: ProductionRunner, pipeline: string): string {

@@ -238,7 +238,7 @@ describe.runIf(brokers)('exported runner: round trip on Kafka consumer groups', 
       const metrics = (await getJson(portB, '/metrics')).body;
       expect(metrics).toMatch(/^# TYPE eddy_runner_records_in_total counter$/m);
       const value = (name: string): number => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+(?:\\.\\d+)?)$`, 'm').exec(metrics)?.[1] ?? NaN);
-      expect(value('eddy_runner_state_restores_total')).toBeGreaterThan(PARTITIONS / 2);
+      expect(value('eddy_runner_state_restores_total')).toBeGreaterThanOrEqual(PARTITIONS / 2);
       expect(value('eddy_runner_restored_records_total')).toBeGreaterThan(0);
       expect(value('eddy_runner_records_in_total')).toBeGreaterThan(0);
       expect(value('eddy_runner_dead_letters_total')).toBe(0);

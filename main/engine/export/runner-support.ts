@@ -19,6 +19,9 @@ export function unsupportedParts(spec: PipelineSpec, inputTopics: { source: stri
   for (const sink of spec.sinks) {
     if (sink.kind === 'log' || sink.kind === 'warehouse') problems.push(`sink "${sink.id}" writes to the app's local ${sink.kind === 'log' ? 'event log' : 'warehouse'}, which does not exist in production`);
   }
+  // One transaction covers inputs, outputs and state: they must live on one cluster.
+  const clusters = new Set([...spec.sources.flatMap((source) => (source.kind === 'kafka' ? [source.connection] : [])), ...spec.sinks.flatMap((sink) => (sink.kind === 'kafka' ? [sink.connection] : []))]);
+  if (clusters.size > 1) problems.push(`the pipeline uses several Kafka connections (${[...clusters].join(', ')}); the runner reads and writes through one cluster, in one transaction per batch`);
   return problems;
 }
 

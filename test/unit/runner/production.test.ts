@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { parsePipelineSpec } from '../../../shared/pipeline-spec.js';
 import { withoutAborted, type RawRecord } from '../../../main/engine/kafka/cluster-access.js';
-import { changelogKey, consumedSources, debeziumKey, unsupportedParts } from '../../../runner/production.js';
+import { AssignerProtocol } from 'kafkajs';
+import { changelogKey, consumedSources, coPartitionedAssigner, debeziumKey, statefulStagesNotOnRecordKey, unsupportedParts } from '../../../runner/production.js';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
@@ -83,3 +84,41 @@ describe('what the runner runs', () => {
     expect(changelogKey({ namespace: 'a', key: 'b' })).not.toBe(changelogKey({ namespace: 'a:b', key: '' }));
   });
 });
+
+describe('co-partitioned tasks', () => {
+  it('gives one member partition p of every input topic', async () => {
+    const partitions: Record<string, number> = { orders: 3, payments: 3 };
+    const cluster = { findTopicPartitionMetadata: (topic: string) => Array.from({ length: partitions[topic]! }, (_, partitionId) => ({ partitionId })) };
+    const assigner = coPartitionedAssigner({ cluster } as never);
+    const result = await assigner.assign({ members: [{ memberId: 'm-b' }, { memberId: 'm-a' }] as never, topics: ['orders', 'payments'] });
+    const decoded = Object.fromEntries(result.map((entry) => [entry.memberId, AssignerProtocol.MemberAssignment.decode(entry.memberAssignment)!.assignment]));
+    expect(decoded).toEqual({ 'm-a': { orders: [0, 2], payments: [0, 2] }, 'm-b': { orders: [1], payments: [1] } });
+  });
+
+  it('finds stateful stages whose state is not keyed by the source records\' key', () => {
+    const spec = parsePipelineSpec({
+      version: 1,
+      name: 'p',
+      sources: [{ id: 'in', kind: 'kafka', connection: 'k', topic: 'in' }],
+      stages: [
+        { id: 'by-record-key', kind: 'keyed', inputs: ['in'], script: 's.js', key: 'key' },
+        { id: 'by-field', kind: 'keyed', inputs: ['in'], script: 's.js', key: 'value.customer' },
+        { id: 'shaped', kind: 'transform', inputs: ['in'], script: 't.js' },
+        { id: 'after-transform', kind: 'keyed', inputs: ['shaped'], script: 's.js', key: 'key' },
+      ],
+      sinks: [{ id: 'out', kind: 'null', inputs: ['by-record-key', 'by-field', 'after-transform'] }],
+    });
+    expect(statefulStagesNotOnRecordKey(spec)).toEqual(['by-field', 'after-transform']);
+  });
+
+  it('refuses pipelines that span Kafka clusters', () => {
+    const spec = parsePipelineSpec({
+      version: 1,
+      name: 'p',
+      sources: [{ id: 'in', kind: 'kafka', connection: 'east', topic: 'in' }],
+      sinks: [{ id: 'out', kind: 'kafka', inputs: ['in'], connection: 'west', topic: 'out' }],
+    });
+    expect(unsupportedParts(spec, [{ source: 'in', topic: 'in' }])).toEqual([expect.stringContaining('several Kafka connections (east, west)')]);
+  });
+});
+
