@@ -569,7 +569,8 @@ export class ProductionRunner {
   shutdown(): Promise<void> {
     this.stopped ??= (async () => {
       if (this.state !== 'failed') this.state = 'stopping';
-      await this.busy;
+      // The batch in hand finishes and commits; one stuck on a dead broker is given 30 s.
+      await Promise.race([this.busy, new Promise((resolve) => setTimeout(resolve, 30_000).unref())]);
       this.stop.abort();
       await this.consumer?.disconnect().catch(() => undefined);
       for (const task of this.tasks.values()) await task.then((opened) => opened.close()).catch(() => undefined);
