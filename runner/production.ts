@@ -20,20 +20,21 @@ import { AssignerProtocol, type Consumer, type Kafka, type PartitionAssigner } f
 import type { JsonValue } from '../shared/events.js';
 import { durationMs, sourceStream, type PipelineSpec, type SinkSpec, type SourceSpec } from '../shared/pipeline-spec.js';
 import { rawClusterOf, type RawCluster } from '../main/engine/kafka/cluster-access.js';
-import { decodeRecord } from '../main/engine/kafka/decode.js';
+import type { KafkaRecordLike } from '../main/engine/kafka/decode.js';
 import { eventsToSinkMessages, KafkaSink, type SinkMessage } from '../main/engine/kafka/sink.js';
 import { buildOperators } from '../main/engine/pipelines/operators.js';
 import { StageGraph, type DagDeadLetter } from '../main/engine/pipelines/dag.js';
-import type { Envelope, Operator, OperatorContext, PipelineEvent, RetryPolicy, StateWrite, Tables } from '../main/engine/pipelines/model.js';
-import { isUndecodable } from '../main/engine/pipelines/runner.js';
+import type { Envelope, Operator, OperatorContext, RetryPolicy, StateWrite, Tables } from '../main/engine/pipelines/model.js';
+import { admitSourceRecord } from '../main/engine/pipelines/runner.js';
 import type { ScriptExecutor, ScriptLoader } from '../main/engine/pipelines/scripts.js';
 import { CommittedState, StateOverlay } from '../main/engine/pipelines/state.js';
 import { MaterializedTables } from '../main/engine/pipelines/tables.js';
 import type { Sink, SinkRecord } from '../main/engine/sinks/sink.js';
 import { TopicTableFeed } from './topic-tables.js';
+import { debeziumKey, sourceEvent } from './decode.js';
 import { consumedSources, unsupportedParts } from '../main/engine/export/runner-support.js';
 
-export { consumedSources, unsupportedParts };
+export { consumedSources, debeziumKey, unsupportedParts };
 
 export interface ProductionOptions {
   spec: PipelineSpec;
@@ -69,19 +70,6 @@ export interface ProductionMetrics {
   rebalances: number;
   lastCommitAt: number;
   commitSeconds: number;
-}
-
-/**
- * Debezium writes a change's primary key as a JSON object (JsonConverter, schemas disabled); the
- * app's own capture stores it parsed, so paths such as `key.CustomerID` work in both.
- */
-export function debeziumKey(key: JsonValue | null): JsonValue | null {
-  if (typeof key !== 'string' || !key.startsWith('{')) return key;
-  try {
-    return JSON.parse(key) as JsonValue;
-  } catch {
-    return key;
-  }
 }
 
 /** A changelog record's key: the state namespace and key, as JSON (stable, readable). */
@@ -141,6 +129,7 @@ export class ProductionRunner {
   private tables: Tables | undefined;
   private readonly changelogByNamespace = new Map<string, string>();
   private readonly retry: RetryPolicy;
+  private readonly maxEventBytes: number;
   private readonly stop = new AbortController();
   private stopped: Promise<void> | undefined;
   private busy: Promise<void> = Promise.resolve();
@@ -156,6 +145,7 @@ export class ProductionRunner {
       // The namespaces each stateful operator writes (stages/script.ts, stages/window.ts).
       for (const namespace of [`script:${stage}`, `window:${stage}`, `stage:${stage}`]) this.changelogByNamespace.set(namespace, topic);
     }
+    this.maxEventBytes = options.maxEventBytes ?? 16 * 1024 * 1024;
     this.retry = {
       maxAttempts: spec.retries.maxAttempts,
       backoffMs: durationMs(spec.retries.backoff),
@@ -232,7 +222,7 @@ export class ProductionRunner {
       this.options.spec.tables.map((table) => {
         const source = this.options.spec.sources.find((candidate) => candidate.id === table.source)!;
         const topic = this.options.inputTopics.find((entry) => entry.source === source.id)!.topic;
-        const feed = new TopicTableFeed(raw, topic, sourceStream(source), this.options.maxEventBytes, source.kind === 'cdc' ? debeziumKey : undefined);
+        const feed = new TopicTableFeed(raw, topic, source, this.maxEventBytes);
         return { id: table.id, stream: sourceStream(source), key: table.key, feed };
       }),
     );
@@ -424,26 +414,15 @@ export class ProductionRunner {
     }
   }
 
-  private event(topic: string, partition: number, message: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }): { source: SourceSpec; event: PipelineEvent } {
-    const source = this.sourceByTopic.get(topic)!;
-    const decoded = decodeRecord(topic, partition, message as Parameters<typeof decodeRecord>[2], {
-      stream: sourceStream(source),
-      ingestTime: Date.now(),
-      maxEventBytes: this.options.maxEventBytes ?? 16 * 1024 * 1024,
-    });
-    const event = { ...decoded.event, headers: decoded.event.headers ?? [] } as PipelineEvent;
-    if (source.kind === 'cdc') event.key = debeziumKey(event.key);
-    return { source, event };
-  }
-
   private async processBatch(
     topic: string,
     partition: number,
-    messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[],
+    messages: KafkaRecordLike[],
     lastOffset: string,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
-    const task = await this.task(partition, heartbeat);
+    const opening = this.task(partition, heartbeat);
+    const task = await opening;
     // Records a previous owner already committed (see openTask) are not processed again.
     const position = task.positions.get(topic) ?? 0;
     const fresh = Number(messages[0]?.offset ?? 0) >= position ? messages : messages.filter((message) => Number(message.offset) >= position);
@@ -454,7 +433,8 @@ export class ProductionRunner {
       // Whatever the cause (fenced, broker gone, a sink down), this task's in-memory state may be
       // ahead of what committed: drop it; the batch is read again and the task restored.
       this.metrics.abortedTransactions++;
-      if (this.tasks.get(partition) !== undefined) {
+      // Only this task: a rebalance may already have replaced (and closed) it.
+      if (this.tasks.get(partition) === opening) {
         this.tasks.delete(partition);
         await task.close();
       }
@@ -466,7 +446,7 @@ export class ProductionRunner {
     task: Task,
     topic: string,
     partition: number,
-    messages: { offset: string; key: Buffer | null; value: Buffer | null; timestamp: string; headers?: Record<string, unknown> }[],
+    messages: KafkaRecordLike[],
     lastOffset: string,
     heartbeat: () => Promise<void>,
   ): Promise<void> {
@@ -486,16 +466,10 @@ export class ProductionRunner {
     };
     const chunk = new Map<string, Envelope[]>();
     const letters: DagDeadLetter[] = [];
+    const source = this.sourceByTopic.get(topic)!;
     messages.forEach((message, order) => {
-      const { source, event } = this.event(topic, partition, message);
-      const envelope: Envelope = { event, origin: { source: source.id, stream: event.stream, position: event.position }, order, lineage: source.id };
-      if (isUndecodable(event)) {
-        letters.push({ stage: `source:${source.id}`, envelope, error: { name: 'DecodeError', message: event.decodeError ?? 'undecodable value' }, attempts: 1 });
-        return;
-      }
-      let list = chunk.get(source.id);
-      if (!list) chunk.set(source.id, (list = []));
-      list.push(envelope);
+      const event = sourceEvent(source, topic, partition, message, this.maxEventBytes);
+      admitSourceRecord({ event, origin: { source: source.id, stream: event.stream, position: event.position }, order, lineage: source.id }, chunk, letters);
     });
     const result = await task.graph!.run(chunk, context);
     letters.push(...result.deadLetters);

@@ -3,11 +3,11 @@
 // global table: a lookup may ask for any key, whatever partition the looked-up event came from).
 // The app reads the same change events from its event log (LogTableFeed); both feed the same
 // MaterializedTables, so `ctx.lookup` answers as of the event's time in both.
-import type { JsonValue } from '../shared/events.js';
+import type { SourceSpec } from '../shared/pipeline-spec.js';
 import type { RawCluster } from '../main/engine/kafka/cluster-access.js';
-import { decodeRecord } from '../main/engine/kafka/decode.js';
 import type { PipelineEvent } from '../main/engine/pipelines/model.js';
 import type { TableFeed } from '../main/engine/pipelines/tables.js';
+import { sourceEvent } from './decode.js';
 
 export class TopicTableFeed implements TableFeed {
   private next = new Map<number, number>();
@@ -16,9 +16,8 @@ export class TopicTableFeed implements TableFeed {
   constructor(
     private readonly raw: RawCluster,
     private readonly topic: string,
-    private readonly stream: string,
-    private readonly maxEventBytes = 16 * 1024 * 1024,
-    private readonly keyOf?: (key: JsonValue | null) => JsonValue | null,
+    private readonly source: SourceSpec,
+    private readonly maxEventBytes: number,
   ) {}
 
   /** Change events up to the topic's last stable offsets as of this call's first read. */
@@ -43,10 +42,7 @@ export class TopicTableFeed implements TableFeed {
         for (const record of fetched.records) {
           // A Debezium tombstone (null value) follows the delete event, which already said it.
           if (record.value === null) continue;
-          const { event } = decodeRecord(this.topic, partition, record as Parameters<typeof decodeRecord>[2], { stream: this.stream, ingestTime: Date.now(), maxEventBytes: this.maxEventBytes });
-          const change = { ...event, headers: event.headers ?? [] } as PipelineEvent;
-          if (this.keyOf) change.key = this.keyOf(change.key);
-          events.push(change);
+          events.push(sourceEvent(this.source, this.topic, partition, record, this.maxEventBytes));
         }
         offset = fetched.next;
       }

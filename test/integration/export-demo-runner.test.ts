@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../shared/events.js';
 import { parsePipelineSpec } from '../../shared/pipeline-spec.js';
 import { runSpecOnFixtures } from '../../main/engine/pipelines/pipeline-test.js';
+import { createTopics, removeTestTopics } from '../support/kafka-topics.js';
 import { findKafka } from '../support/services.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -34,15 +35,7 @@ describe.runIf(brokers)('the README promotion path with the demo workspace', () 
 
   afterAll(async () => {
     if (runner && runner.exitCode === null) runner.kill('SIGKILL');
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(async () => {
-        await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topic.includes(suffix)) });
-        await admin.deleteGroups([`eddy-demo-${suffix}`]).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await removeTestTopics(kafka, suffix, [`eddy-demo-${suffix}`]);
     rmSync(base, { recursive: true, force: true });
   });
 
@@ -91,10 +84,7 @@ describe.runIf(brokers)('the README promotion path with the demo workspace', () 
     runner.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
 
     const actual: string[] = [];
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: specJson.sinks[0]!.topic, numPartitions: 1 }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, [{ topic: specJson.sinks[0]!.topic, numPartitions: 1 }]);
     const reader = kafka.consumer({ groupId: `eddy-demo-check-${suffix}`, readUncommitted: false });
     await reader.connect();
     await reader.subscribe({ topics: [specJson.sinks[0]!.topic], fromBeginning: true });

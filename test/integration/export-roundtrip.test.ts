@@ -17,6 +17,7 @@ import { parsePipelineSpec } from '../../shared/pipeline-spec.js';
 import { exportPipeline } from '../../main/engine/export/bundle.js';
 import { runSpecOnFixtures } from '../../main/engine/pipelines/pipeline-test.js';
 import { SandboxScriptExecutor } from '../../main/engine/pipelines/sandbox-executor.js';
+import { createTopics, removeTestTopics } from '../support/kafka-topics.js';
 import { findKafka } from '../support/services.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -114,16 +115,7 @@ describe.runIf(brokers)('exported runner: round trip on Kafka consumer groups', 
 
   afterAll(async () => {
     for (const runner of runners) if (runner.child.exitCode === null) runner.child.kill('SIGKILL');
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(async () => {
-        const topics = (await admin.listTopics()).filter((topic) => topic.includes(id));
-        await admin.deleteTopics({ topics });
-        await admin.deleteGroups([group]).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await removeTestTopics(kafka, id, [group]);
     rmSync(base, { recursive: true, force: true });
   });
 
@@ -144,16 +136,10 @@ describe.runIf(brokers)('exported runner: round trip on Kafka consumer groups', 
     // What `npm ci` would install from the bundle's lockfile: the same pinned packages as Eddy's.
     symlinkSync(path.join(ROOT, 'node_modules'), path.join(bundle, 'node_modules'), 'dir');
 
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
+    await createTopics(kafka, [
         { topic: inputTopic, numPartitions: PARTITIONS },
         { topic: outputTopic, numPartitions: PARTITIONS },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+      ]);
 
     // The input, and the in-app run of the same pipeline over it.
     const inputs = Array.from({ length: RECORDS }, (_, seq) => ({ key: `c${(seq * 7919) % KEYS}`, value: { seq, amount: (seq % 97) - 20 } }));

@@ -12,6 +12,7 @@ import { parsePipelineSpec } from '../../shared/pipeline-spec.js';
 import { runSpecOnFixtures } from '../../main/engine/pipelines/pipeline-test.js';
 import { InProcessScriptExecutor } from '../../main/engine/pipelines/scripts.js';
 import { ProductionRunner } from '../../runner/production.js';
+import { createTopics, removeTestTopics } from '../support/kafka-topics.js';
 import { findKafka } from '../support/services.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -38,28 +39,14 @@ const spec = parsePipelineSpec({
 describe.runIf(brokers)('production runner: a broker restart mid-stream', () => {
   const kafka = new Kafka({ clientId: 'eddy-runner-restart-test', brokers: brokers ?? [], logLevel: logLevel.NOTHING, retry: { retries: 20, maxRetryTime: 5000 } });
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(async () => {
-        await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topic.includes(id)) });
-        await admin.deleteGroups([group]).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await removeTestTopics(kafka, id, [group]);
   });
 
   it('comes back by itself and the sink holds every output exactly once, in order per key', { timeout: 400_000 }, async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
+    await createTopics(kafka, [
         { topic: inputTopic, numPartitions: 2 },
         { topic: outputTopic, numPartitions: 2 },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+      ]);
     const inputs = Array.from({ length: 2 * HALF }, (_, seq) => ({ key: `k${(seq * 31) % KEYS}`, value: { seq } }));
     const produce = async (from: number, to: number): Promise<void> => {
       const producer = kafka.producer();

@@ -9,6 +9,7 @@ import { parsePipelineSpec } from '../../shared/pipeline-spec.js';
 import { runSpecOnFixtures } from '../../main/engine/pipelines/pipeline-test.js';
 import { InProcessScriptExecutor } from '../../main/engine/pipelines/scripts.js';
 import { ProductionRunner } from '../../runner/production.js';
+import { createTopics, removeTestTopics } from '../support/kafka-topics.js';
 import { findKafka } from '../support/services.js';
 
 const brokers = await findKafka();
@@ -33,22 +34,11 @@ const spec = parsePipelineSpec({
 describe.runIf(brokers)('production runner: dead letters', () => {
   const kafka = new Kafka({ clientId: 'eddy-runner-dead-test', brokers: brokers ?? [], logLevel: logLevel.NOTHING });
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(async () => {
-        await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topic.includes(id)) });
-        await admin.deleteGroups([group]).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await removeTestTopics(kafka, id, [group]);
   });
 
   it('sends poison and malformed records to the dead-letter topic and goes on', { timeout: 120_000 }, async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({ topics: [{ topic: inputTopic }, { topic: outputTopic }], waitForLeaders: true });
-    await admin.disconnect();
+    await createTopics(kafka, [{ topic: inputTopic }, { topic: outputTopic }]);
     const values = Array.from({ length: 200 }, (_, n) => (n === 57 || n === 140 ? { n, poison: true } : { n }));
     const producer = kafka.producer();
     await producer.connect();

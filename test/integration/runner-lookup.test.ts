@@ -8,6 +8,7 @@ import { parsePipelineSpec } from '../../shared/pipeline-spec.js';
 import { runSpecOnFixtures } from '../../main/engine/pipelines/pipeline-test.js';
 import { InProcessScriptExecutor } from '../../main/engine/pipelines/scripts.js';
 import { ProductionRunner } from '../../runner/production.js';
+import { createTopics, removeTestTopics } from '../support/kafka-topics.js';
 import { findKafka } from '../support/services.js';
 
 const brokers = await findKafka();
@@ -51,29 +52,15 @@ const orders = [
 describe.runIf(brokers)('production runner: lookup tables from Debezium topics', () => {
   const kafka = new Kafka({ clientId: 'eddy-runner-lookup-test', brokers: brokers ?? [], logLevel: logLevel.NOTHING });
   afterAll(async () => {
-    const admin = kafka.admin();
-    await admin
-      .connect()
-      .then(async () => {
-        await admin.deleteTopics({ topics: (await admin.listTopics()).filter((topic) => topic.includes(id)) });
-        await admin.deleteGroups([group]).catch(() => undefined);
-      })
-      .catch(() => undefined);
-    await admin.disconnect().catch(() => undefined);
+    await removeTestTopics(kafka, id, [group]);
   });
 
   it('joins each order with the customer row valid at its time, as the app does', { timeout: 120_000 }, async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: [
+    await createTopics(kafka, [
         { topic: customersTopic, numPartitions: 1 },
         { topic: ordersTopic, numPartitions: 2 },
         { topic: outputTopic, numPartitions: 1 },
-      ],
-      waitForLeaders: true,
-    });
-    await admin.disconnect();
+      ]);
     const producer = kafka.producer();
     await producer.connect();
     const send = (topic: string, records: { key: Record<string, JsonValue>; at: number; value: Record<string, JsonValue> }[], tombstones = false) =>

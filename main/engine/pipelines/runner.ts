@@ -269,15 +269,7 @@ export class PipelineRunner {
         if (max <= 0) break;
         const batch = await source.read(max, until?.[source.id]);
         for (const { event, origin } of batch.events) {
-          const envelope: Envelope = { event, origin, order: read++, lineage: origin.source };
-          if (isUndecodable(event)) {
-            // Undecodable at the source: nothing downstream can use it.
-            letters.push({ stage: `source:${origin.source}`, envelope, error: { name: 'DecodeError', message: event.decodeError ?? 'undecodable value' }, attempts: 1 });
-            continue;
-          }
-          let list = chunk.get(origin.source);
-          if (!list) chunk.set(origin.source, (list = []));
-          list.push(envelope);
+          if (!admitSourceRecord({ event, origin, order: read++, lineage: origin.source }, chunk, letters)) continue;
           if (this.metrics.lastEventTime === null || event.eventTime > this.metrics.lastEventTime) this.metrics.lastEventTime = event.eventTime;
         }
         this.metrics.sourcePosition.set(source.id, positionText(source.position()));
@@ -447,6 +439,23 @@ export class PipelineRunner {
       this.metrics.sourcePosition.set(source.id, positionText(source.position()));
     }
   }
+}
+
+/**
+ * A source record into its source's stage input, or, when no stage can use it (undecodable at the
+ * source), into the dead letters of `source:<id>`. The app's runner and the exported runner share
+ * it. Returns whether the record went to the stages.
+ */
+export function admitSourceRecord(envelope: Envelope, chunk: Map<string, Envelope[]>, letters: DagDeadLetter[]): boolean {
+  const { event, origin } = envelope;
+  if (isUndecodable(event)) {
+    letters.push({ stage: `source:${origin.source}`, envelope, error: { name: 'DecodeError', message: event.decodeError ?? 'undecodable value' }, attempts: 1 });
+    return false;
+  }
+  let list = chunk.get(origin.source);
+  if (!list) chunk.set(origin.source, (list = []));
+  list.push(envelope);
+  return true;
 }
 
 /**
