@@ -1,6 +1,6 @@
 // `npm run bench -- NAME [args...]`: bundles test/bench/NAME.ts with esbuild (Node platform, ESM,
 // packages left external so sql.js and friends load from node_modules) and runs it with
-// `node --expose-gc`, passing the extra arguments through and exiting with its code.
+// `node --expose-gc --no-node-snapshot` (isolated-vm asks for the latter), passing the extra arguments through and exiting with its code.
 // `npm run bench` alone lists the benchmarks. DESIGN.md 7 describes the output format.
 import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
@@ -42,7 +42,7 @@ await build({
   logLevel: 'warning',
 });
 
-const child = spawn(process.execPath, ['--expose-gc', '--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });
+const child = spawn(process.execPath, ['--expose-gc', '--no-node-snapshot', '--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });
 const forward = (signal) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);

@@ -42,6 +42,12 @@ export function engineSettingsFromEnv(env: NodeJS.ProcessEnv): EngineSettings {
  */
 export const ENGINE_EXEC_ARGV: readonly string[] = ['--no-wasm-lazy-compilation'];
 
+/**
+ * Added where the engine runs on plain Node (web mode, the CLI's engine): isolated-vm, the
+ * V8-isolate sandbox, asks Node 20 and later to start without its startup snapshot.
+ */
+export const NODE_ENGINE_EXEC_ARGV: readonly string[] = [...ENGINE_EXEC_ARGV, '--no-node-snapshot'];
+
 /** The environment a host passes to the engine: only Eddy's own keys plus what Node needs. */
 export function engineEnvironment(settings: EngineSettings, extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {

@@ -3,13 +3,13 @@
 import { fork } from 'node:child_process';
 import type { WireMessage } from '../../shared/contract.js';
 import type { EngineChannel, EngineSpawner } from './engine-supervisor.js';
-import { ENGINE_EXEC_ARGV } from '../engine/settings.js';
+import { NODE_ENGINE_EXEC_ARGV } from '../engine/settings.js';
 
 export function forkSpawner(enginePath: string, env: Record<string, string>, log?: (line: string) => void): EngineSpawner {
   return () => {
     const child = fork(enginePath, [], {
       env,
-      execArgv: ['--enable-source-maps', ...ENGINE_EXEC_ARGV],
+      execArgv: ['--enable-source-maps', ...NODE_ENGINE_EXEC_ARGV],
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
     const forward = (chunk: Buffer): void => {

@@ -7,19 +7,26 @@ import { compileTransform } from '../../main/engine/transforms/compile.js';
 import { runTransform, type RunOutcome } from '../../main/engine/transforms/run.js';
 import { TransformPool } from '../../main/engine/transforms/sandbox/pool.js';
 import type { FixtureEvent, FixtureTables } from '../../shared/contracts/transforms.js';
+import type { SandboxEngine } from '../../main/engine/transforms/sandbox/protocol.js';
+import { sandboxEnginesUnderTest } from '../support/sandbox-engines.js';
 
 let pool: TransformPool;
+const ENGINES = await sandboxEnginesUnderTest();
 
-beforeAll(async () => {
-  pool = new TransformPool({ workers: 2, graceMs: 1000 });
-  // Start both workers, so timings below measure the sandbox and not a worker's start-up.
-  const compiled = await compileTransform('export default () => null;', 'transforms/warm.ts');
-  const sessions = await Promise.all([pool.open({ code: compiled.code, filename: compiled.filename }), pool.open({ code: compiled.code, filename: compiled.filename })]);
-  for (const session of sessions) session.close();
-}, 60_000);
-afterAll(async () => {
-  await pool?.close();
-});
+/** One pool per engine, for the describe block that calls this. */
+function usePool(engine: SandboxEngine): void {
+  beforeAll(async () => {
+    pool = new TransformPool({ workers: 2, graceMs: 1000, engine });
+    expect(await pool.engine()).toBe(engine);
+    // Start both workers, so timings below measure the sandbox and not a worker's start-up.
+    const compiled = await compileTransform('export default () => null;', 'transforms/warm.ts');
+    const sessions = await Promise.all([pool.open({ code: compiled.code, filename: compiled.filename }), pool.open({ code: compiled.code, filename: compiled.filename })]);
+    for (const session of sessions) session.close();
+  }, 60_000);
+  afterAll(async () => {
+    await pool?.close();
+  });
+}
 
 function events(count: number, make: (index: number) => Partial<FixtureEvent> = () => ({})): FixtureEvent[] {
   return Array.from({ length: count }, (_, index) => ({
@@ -57,7 +64,9 @@ async function withLag<T>(work: () => Promise<T>): Promise<{ result: T; maxLagMs
   }
 }
 
-describe('the transform sandbox', () => {
+describe.each(ENGINES)('the transform sandbox (%s)', (engine) => {
+  usePool(engine);
+
   it('isolates a failing record: the others still produce their outputs, the error has its source line', async () => {
     const source = [
       "import type { Transform } from 'eddy';",
@@ -118,7 +127,8 @@ describe('the transform sandbox', () => {
       const { result, maxLagMs } = await withLag(() => run(`export default function (event) { ${body} }`, events(2), { limits: { memoryLimitBytes: 32 * 1024 * 1024 } }));
       // Stopped by the memory cap or, for slow growth, by the deadline: either way stopped and reported.
       for (const record of result.records) {
-        const stopped = record.error?.kind === 'memory' || record.error?.kind === 'timeout' || /memory|too long|Invalid array buffer length/i.test(record.error?.message ?? '');
+        // V8 also has its own ceilings (string length, array buffer size) that a bomb can hit first.
+        const stopped = record.error?.kind === 'memory' || record.error?.kind === 'timeout' || /memory|too long|Invalid (array buffer|string) length|allocation failed/i.test(record.error?.message ?? '');
         expect(stopped, `${body}: ${JSON.stringify(record.error)}`).toBe(true);
       }
       expect(result.elapsedMs).toBeLessThan(2 * 1500);
@@ -135,6 +145,14 @@ describe('the transform sandbox', () => {
     const hang = 'export default function () { let value = {}; for (let i = 0; i < 100000; i++) value = { inner: value }; return { value }; }';
     const before = pool.restarts;
     const outcome = await run(hang, events(2));
+    if (engine === 'isolate') {
+      // V8 serializes the graph with a bounded stack: the record fails on its own, nothing hangs.
+      expect(outcome.records[0]!.error).toMatchObject({ kind: 'error', name: 'RangeError' });
+      expect(outcome.records[0]!.error!.message).toMatch(/call stack/i);
+      const after = await run('export default function (event) { return { value: event.key.id }; }', events(3));
+      expect(after.records.map((record) => record.outputs[0]?.value)).toEqual([0, 1, 2]);
+      return;
+    }
     expect(outcome.records[0]!.error?.kind).toBe('crash');
     // Depending on the machine's stack, the worker either hangs in C (the watchdog terminates it:
     // "stopped answering") or fails inside QuickJS and dies while freeing the graph (reported as a
@@ -175,6 +193,31 @@ describe('the transform sandbox', () => {
     const outcome = await run(source, events(4), { initialState: { total: 1000 } });
     expect(outcome.records.map((record) => record.outputs[0]?.value ?? null)).toEqual([1000, 1010, null, 1040]);
     expect(outcome.finalState).toEqual({ total: 1040 });
+  });
+
+  it('a record stopped for memory mid-batch keeps the results and state of the records around it', async () => {
+    const source = [
+      'export default function (event, ctx) {',
+      "  const total = (ctx.state.get('total') ?? 0) + event.after.amount;",
+      "  ctx.state.put('total', total);",
+      '  if (event.key.id === 3) { const list = []; for (;;) list.push({ a: [1, 2, 3], b: "text" + list.length }); }',
+      '  return { value: total };',
+      '}',
+    ].join('\n');
+    const outcome = await run(source, events(6), { initialState: { total: 1000 }, limits: { memoryLimitBytes: 32 * 1024 * 1024 } });
+    expect(outcome.records.map((record) => record.outputs[0]?.value ?? null)).toEqual([1000, 1010, 1030, null, 1070, 1120]);
+    expect(['memory', 'timeout']).toContain(outcome.records[3]!.error?.kind);
+    expect(outcome.finalState).toEqual({ total: 1120 });
+  });
+
+  it('gives every slow record its own full deadline, however late in a batch it starts', async () => {
+    // About 150-250 ms per record on V8 (QuickJS, 40x slower, gets a tenth of the work): a batch
+    // of eight takes well past one deadline, yet no record is over it.
+    const iterations = engine === 'isolate' ? 60_000_000 : 1_500_000;
+    const source = `export default function (event) { let x = 0; for (let i = 0; i < ${iterations}; i++) x = (x + i * 7) % 1000003; return { value: event.key.id }; }`;
+    const outcome = await run(source, events(8));
+    expect(outcome.records.map((record) => record.error)).toEqual(new Array(8).fill(null));
+    expect(outcome.records.map((record) => record.outputs[0]?.value)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
   });
 
   it('answers lookups as of the event time, from fixture tables and from the engine', async () => {

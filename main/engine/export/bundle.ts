@@ -153,7 +153,9 @@ async function buildRunnerWithEsbuild(outfile: string): Promise<void> {
     platform: "node",
     target: "node20",
     format: "esm",
-    external: [...RUNNER_EXTERNAL_PACKAGES],
+    // isolated-vm is a native addon the bundle does not ship: the runner's sandbox pool finds it
+    // missing and runs scripts in QuickJS, which needs no compiler where the runner is deployed.
+    external: [...RUNNER_EXTERNAL_PACKAGES, "isolated-vm"],
     legalComments: "none",
     logLevel: "silent",
     banner: {

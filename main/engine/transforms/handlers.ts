@@ -13,7 +13,6 @@ import { maskEvent, maskTables, suggestMasking } from './masking.js';
 import { runTransform, type RunOutcome } from './run.js';
 import { LogTables, readWindow, type SampleReader } from './samples.js';
 import { TransformPool, type PoolOptions } from './sandbox/pool.js';
-import { SANDBOX_ENGINE } from './sandbox/quickjs-host.js';
 import { runTests } from './test-runner.js';
 import { workspacePoolOptions } from './sandbox-settings.js';
 
@@ -195,7 +194,7 @@ export function createTransformsHandlers(context: EngineContext, options: Transf
     getSandboxInfo: async () => {
       const current = await getPool();
       return {
-        engine: SANDBOX_ENGINE,
+        engine: await current.engineDescription(),
         workers: current.workerCount,
         memoryLimitMb: Math.round(current.limits.memoryLimitBytes / 1048576),
         timeoutMs: current.limits.timeoutMs,

@@ -9,13 +9,21 @@ import { EddyError } from '../../../../shared/contract-kit.js';
 import type { FixtureTables } from '../../../../shared/contracts/transforms.js';
 import type { JsonValue } from '../../../../shared/events.js';
 import type { LookupSource } from '../tables.js';
-import { compileQuickJS, DEFAULT_LIMITS, type OpenSpec, type RawError, type SandboxLimits } from './quickjs-host.js';
-import { LOOKUP_BUFFER_BYTES, LOOKUP_HEADER_BYTES, type FromWorker, type ToWorker, type WorkerData } from './protocol.js';
+import { ISOLATE_ENGINE, loadIsolatedVm } from './isolate-host.js';
+import { compileQuickJS, DEFAULT_LIMITS, SANDBOX_ENGINE as QUICKJS_ENGINE, type OpenSpec, type RawError, type SandboxLimits } from './quickjs-host.js';
+import { LOOKUP_BUFFER_BYTES, LOOKUP_HEADER_BYTES, type FromWorker, type SandboxEngine, type ToWorker, type WorkerData } from './protocol.js';
 import { resolveWorkerFile } from './worker-file.js';
 
 export interface PoolOptions {
   /** Worker threads (default: the machine's cores, at most 2, at least 1). */
   workers?: number;
+  /**
+   * What runs the scripts: 'isolate' (V8 isolates through isolated-vm, JIT speed), 'quickjs'
+   * (QuickJS in WebAssembly, an interpreter), or 'auto' (default): isolates when isolated-vm loads
+   * in this runtime, otherwise QuickJS, with the reason in `engineNote`. EDDY_SANDBOX_ENGINE sets
+   * the default.
+   */
+  engine?: 'auto' | SandboxEngine;
   limits?: Partial<SandboxLimits>;
   /** Extra time past a record's deadline before a silent worker is terminated. */
   graceMs?: number;
@@ -81,6 +89,10 @@ export class TransformPool {
   private nextRequest = 1;
   private closed = false;
   private wasm: Promise<WebAssembly.Module> | undefined;
+  private readonly requestedEngine: 'auto' | SandboxEngine;
+  private chosenEngine: Promise<SandboxEngine> | undefined;
+  /** Why 'auto' fell back to QuickJS, when it did. */
+  engineNote: string | null = null;
   /** Workers terminated by the watchdog or lost to a crash. */
   restarts = 0;
 
@@ -89,12 +101,41 @@ export class TransformPool {
     this.slots = new Array<Slot | undefined>(Math.max(1, options.workers ?? Math.min(2, cores))).fill(undefined);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.graceMs = options.graceMs ?? 1500;
+    this.requestedEngine = options.engine ?? engineFromEnvironment();
     this.watchdog = setInterval(() => this.check(), 100);
     this.watchdog.unref();
   }
 
   get workerCount(): number {
     return this.slots.length;
+  }
+
+  /** The engine this pool runs scripts in (decided once, at the first use). */
+  engine(): Promise<SandboxEngine> {
+    this.chosenEngine ??= this.chooseEngine();
+    return this.chosenEngine;
+  }
+
+  /** The engine, described for people (the sandbox panel, reports). */
+  async engineDescription(): Promise<string> {
+    const engine = await this.engine();
+    return engine === 'isolate' ? ISOLATE_ENGINE : `${QUICKJS_ENGINE}${this.engineNote ? ` (${this.engineNote})` : ''}`;
+  }
+
+  private async chooseEngine(): Promise<SandboxEngine> {
+    if (this.requestedEngine === 'quickjs') return 'quickjs';
+    try {
+      await loadIsolatedVm();
+      return 'isolate';
+    } catch (error) {
+      const reason = error instanceof Error ? error.message.split('\n')[0]! : String(error);
+      if (this.requestedEngine === 'isolate') {
+        this.chosenEngine = undefined;
+        throw new EddyError('UNAVAILABLE', `The V8-isolate sandbox (isolated-vm) cannot load in this runtime: ${reason}. Reinstall with a C++ toolchain (npm rebuild isolated-vm) or use the QuickJS sandbox.`);
+      }
+      this.engineNote = `isolated-vm is unavailable here: ${reason}`;
+      return 'quickjs';
+    }
   }
 
   /** Loads a transform into a worker; rejects with SandboxLoadError when the module fails to load. */
@@ -183,12 +224,16 @@ export class TransformPool {
 
   private async spawn(): Promise<Slot> {
     const file = await resolveWorkerFile();
-    this.wasm ??= compileQuickJS();
-    const wasm = await this.wasm;
+    const engine = await this.engine();
+    let wasm: WebAssembly.Module | null = null;
+    if (engine === 'quickjs') {
+      this.wasm ??= compileQuickJS();
+      wasm = await this.wasm;
+    }
     const lookupBuffer = new SharedArrayBuffer(LOOKUP_HEADER_BYTES + LOOKUP_BUFFER_BYTES);
     const worker = new Worker(file, {
-      workerData: { lookupBuffer, wasm } satisfies WorkerData,
-      // Nothing of the engine's environment is visible in the worker (QuickJS has no access anyway).
+      workerData: { lookupBuffer, wasm, engine } satisfies WorkerData,
+      // Nothing of the engine's environment is visible in the worker (the scripts have no access anyway).
       env: {},
       argv: [],
       execArgv: [],
@@ -418,4 +463,9 @@ function normalizeError(error: RawError & { kind?: string }): NonNullable<RawRec
   }
   const kind = error.kind === 'timeout' || error.kind === 'memory' || error.kind === 'crash' || error.kind === 'output' ? error.kind : 'error';
   return { kind, name: error.name, message: error.message, stack: error.stack };
+}
+
+function engineFromEnvironment(): 'auto' | SandboxEngine {
+  const value = process.env.EDDY_SANDBOX_ENGINE;
+  return value === 'isolate' || value === 'quickjs' ? value : 'auto';
 }

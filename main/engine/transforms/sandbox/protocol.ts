@@ -26,8 +26,12 @@ export const LOOKUP_HEADER_BYTES = 16;
 export const LOOKUP_BUFFER_BYTES = 4 * 1024 * 1024;
 export const LOOKUP_TIMEOUT_MS = 5000;
 
+/** What runs the scripts: V8 isolates (isolated-vm) or QuickJS compiled to WebAssembly. */
+export type SandboxEngine = 'isolate' | 'quickjs';
+
 export interface WorkerData {
   lookupBuffer: SharedArrayBuffer;
-  /** QuickJS compiled once by the pool; every worker instantiates it. */
-  wasm: WebAssembly.Module;
+  engine: SandboxEngine;
+  /** QuickJS compiled once by the pool; every worker instantiates it (the QuickJS engine only). */
+  wasm: WebAssembly.Module | null;
 }

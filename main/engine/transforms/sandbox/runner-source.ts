@@ -15,7 +15,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
   var G = globalThis;
   var JSONparse = JSON.parse, JSONstringify = JSON.stringify;
   var isArray = Array.isArray;
-  var RealDate = Date, ReflectConstruct = Reflect.construct, PromiseResolve = Promise.resolve.bind(Promise);
+  var RealDate = Date, RealNow = Date.now, ReflectConstruct = Reflect.construct, PromiseResolve = Promise.resolve.bind(Promise);
   var PromiseThen = Promise.prototype.then;
   var StringOf = String, MathImul = Math.imul;
   var DELETED = {};
@@ -137,10 +137,11 @@ export const RUNNER_SOURCE = String.raw`(function () {
 
   // ---- the batch loop ----------------------------------------------------------------------------------
   var transform = null;
-  var batch = null, cursor = 0, parts = [], outputChars = 0;
+  var batch = null, cursor = 0, limit = 0, parts = [], outputChars = 0;
   var maxRecordChars = 4194304, maxBatchChars = 33554432;
   var awaiting = null;            // { status, value } of the current record's promise
-  var cell = null;                // progress cell read by the host's interrupt handler
+  var cell = null;                // progress cell read by the host: [marker, marker, cursor, serial, start ms]
+  var stamp = false;              // write each record's start time (a host that cannot interrupt per record)
   var serial = 0;
 
   function lift(event) {
@@ -163,7 +164,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
     pending = pendingWrites;
     logs = null;
     inRecord = true;
-    if (cell !== null) { cell[2] = cursor; cell[3] = ++serial; }
+    if (cell !== null) { cell[2] = cursor; cell[3] = ++serial; if (stamp) cell[4] = RealNow(); }
     return lift(event);
   }
 
@@ -239,28 +240,39 @@ export const RUNNER_SOURCE = String.raw`(function () {
       if (typeof fn !== 'function') throw new TypeError('a transform module must export default a function (event, ctx) => events');
       transform = fn;
     },
-    /** Limits, initial state, the progress cell's marker and the lookup function. */
-    setup: function (configJson, lookupFn) {
+    /**
+     * Limits, initial state, the progress cell's marker and the lookup function; a host that shares
+     * memory with the sandbox passes the cell's buffer instead of markers.
+     */
+    setup: function (configJson, lookupFn, cellBuffer) {
       var config = JSONparse(configJson);
       committed = new Map();
       var entries = config.state || [];
       for (var i = 0; i < entries.length; i++) committed.set(entries[i][0], entries[i][1]);
       if (config.maxRecordChars) maxRecordChars = config.maxRecordChars;
       if (config.maxBatchChars) maxBatchChars = config.maxBatchChars;
-      if (config.magic) { cell = new Float64Array(4); cell[0] = config.magic[0]; cell[1] = config.magic[1]; }
+      if (config.magic) { cell = new Float64Array(5); cell[0] = config.magic[0]; cell[1] = config.magic[1]; }
+      else if (cellBuffer !== undefined && cellBuffer !== null) { cell = new Float64Array(cellBuffer, 0, 5); stamp = true; }
       lookupHost = typeof lookupFn === 'function' ? lookupFn : null;
     },
-    begin: function (batchJson, from) {
+    /** A new batch, run from record "from" up to (not including) "until" when given. */
+    begin: function (batchJson, from, until) {
       batch = JSONparse(batchJson);
       cursor = from || 0;
+      limit = typeof until === 'number' && until < batch.length ? until : batch.length;
       parts = [];
       outputChars = 0;
       awaiting = null;
       return batch.length;
     },
-    /** Runs records from the cursor: 0 when the batch is done, 1 when a record awaits a promise. */
-    step: function () {
-      while (cursor < batch.length) {
+    /**
+     * Runs records from the cursor: 0 when the batch is done, 1 when a record awaits a promise, 2
+     * after "max" records when a maximum is given (a host bounding each call's duration).
+     */
+    step: function (max) {
+      var stop = typeof max === 'number' && max > 0 ? cursor + max : limit;
+      while (cursor < limit) {
+        if (cursor >= stop) return 2;
         var event = begin(batch[cursor]);
         try {
           var result = transform(event, context);

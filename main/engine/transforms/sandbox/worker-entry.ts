@@ -1,14 +1,16 @@
-// A sandbox worker thread: hosts QuickJS sessions (quickjs-host.ts) and answers the pool's
+// A sandbox worker thread: hosts V8-isolate sessions (isolate-host.ts) or QuickJS sessions
+// (quickjs-host.ts), as the pool chose, and answers the pool's
 // messages one at a time. It starts with an empty environment and has nothing of the engine's
 // state; a lookup the session cannot answer from its fixture tables is asked of the engine over a
 // shared buffer (the QuickJS call is synchronous, so the worker blocks until the answer arrives).
 import { parentPort, workerData } from 'node:worker_threads';
+import { IsolateHost } from './isolate-host.js';
 import { SandboxHost, type RawError } from './quickjs-host.js';
 import { LOOKUP_HEADER_BYTES, LOOKUP_TIMEOUT_MS, type FromWorker, type ToWorker, type WorkerData } from './protocol.js';
 
 const port = parentPort;
 if (!port) throw new Error('worker-entry.ts runs as a worker thread');
-const { lookupBuffer, wasm } = workerData as WorkerData;
+const { lookupBuffer, wasm, engine } = workerData as WorkerData;
 const flags = new Int32Array(lookupBuffer, 0, 4);
 const bytes = new Uint8Array(lookupBuffer, LOOKUP_HEADER_BYTES);
 const decoder = new TextDecoder();
@@ -31,7 +33,8 @@ function rawError(error: unknown): RawError {
   return error instanceof Error ? { name: error.name, message: error.message, stack: '' } : { name: 'Error', message: String(error), stack: '' };
 }
 
-const host = await SandboxHost.create({ onBusy: () => send({ type: 'alive' }), lookupRemote }, wasm);
+const hooks = { onBusy: () => send({ type: 'alive' }), lookupRemote };
+const host = engine === 'isolate' ? await IsolateHost.create(hooks) : await SandboxHost.create(hooks, wasm ?? undefined);
 
 // Messages are handled strictly in order: a run must see the open before it.
 let queue: Promise<void> = Promise.resolve();
