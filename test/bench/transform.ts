@@ -89,12 +89,23 @@ async function main(): Promise<void> {
   // The same compiled module, called directly in this process.
   const direct = (await import(`data:text/javascript;base64,${Buffer.from(compiled.code).toString('base64')}`)).default as (event: unknown, ctx: unknown) => unknown;
   const ctx = { now: () => 0 };
+  // The transform API puts a change event's before/after/source on the event itself (the sandbox's
+  // runner does this for every record); the direct paths must hand the function the same event.
+  const lift = (event: Record<string, unknown>): Record<string, unknown> => {
+    const value = event.value as Record<string, unknown> | null;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && ('after' in value || 'before' in value) && 'op' in value) {
+      event.before = value.before ?? null;
+      event.after = value.after ?? null;
+      event.source = value.source;
+    }
+    return event;
+  };
   const directJson = (json: string): string => {
-    const batch = JSON.parse(json) as { e: unknown }[];
+    const batch = JSON.parse(json) as { e: Record<string, unknown> }[];
     const out: unknown[] = [];
     for (let i = 0; i < batch.length; i++) {
       try {
-        const result = direct(batch[i]!.e, ctx);
+        const result = direct(lift(batch[i]!.e), ctx);
         if (result !== null && result !== undefined) out.push({ i, o: result });
       } catch (error) {
         out.push({ i, e: String(error) });
@@ -112,6 +123,7 @@ async function main(): Promise<void> {
   const directMs = timeIt(() => {
     for (let r = 0; r < rounds; r++) for (const batch of batches) checksum += directJson(batch).length;
   });
+  for (const batch of records) for (const record of batch) lift(record.e);
   const objectsMs = timeIt(() => {
     for (let r = 0; r < rounds; r++) for (const batch of records) for (const record of batch) checksum += direct(record.e, ctx) ? 1 : 0;
   });
@@ -120,7 +132,8 @@ async function main(): Promise<void> {
   const context = vm.createContext({});
   vm.runInContext(
     `${compiled.code.replace(/export\s*\{\s*(\w+)\s+as\s+default\s*\};?/, 'globalThis.transform = $1;').replace(/export default\s+/, 'globalThis.transform = ')}
-     globalThis.run = (json) => { const batch = JSON.parse(json); const out = []; for (let i = 0; i < batch.length; i++) { try { const r = transform(batch[i].e, {}); if (r != null) out.push({ i, o: r }); } catch (e) { out.push({ i, e: String(e) }); } } return JSON.stringify(out); };`,
+     const lift = ${lift.toString()};
+     globalThis.run = (json) => { const batch = JSON.parse(json); const out = []; for (let i = 0; i < batch.length; i++) { try { const r = transform(lift(batch[i].e), {}); if (r != null) out.push({ i, o: r }); } catch (e) { out.push({ i, e: String(e) }); } } return JSON.stringify(out); };`,
     context,
   );
   const vmRun = vm.runInContext('run', context) as (json: string) => string;
@@ -151,6 +164,12 @@ async function main(): Promise<void> {
   };
   const open = () => pool.open({ code: compiled.code, filename: compiled.filename });
   const sessions = await Promise.all(Array.from({ length: WORKERS }, open));
+  // Both sides must do the same work: the same outputs for the same batch.
+  const sandboxOutputs = (JSON.parse(await sessions[0]!.runBatchJson(batches[0]!)) as { o?: unknown }[]).filter((entry) => entry.o !== undefined).map((entry) => entry.o);
+  const directOutputs = (JSON.parse(directJson(batches[0]!)) as { o: unknown }[]).map((entry) => entry.o);
+  if (sandboxOutputs.length === 0 || JSON.stringify(sandboxOutputs) !== JSON.stringify(directOutputs)) {
+    throw new Error(`the sandbox and the direct call disagree on batch 0 (${sandboxOutputs.length} vs ${directOutputs.length} outputs)`);
+  }
   const poolMs = await sandboxRun(sessions);
   const singleMs = WORKERS > 1 ? await sandboxRun([sessions[0]!]) : poolMs;
 

@@ -24,6 +24,9 @@ export const RUNNER_SOURCE = String.raw`(function () {
   delete G.SharedArrayBuffer;
   delete G.Atomics;
   delete G.WebAssembly;
+  // Deterministic by construction: nothing may depend on when the garbage collector runs.
+  delete G.WeakRef;
+  delete G.FinalizationRegistry;
 
   // ---- the record being processed --------------------------------------------------------------
   var recordNow = 0, recordEventTime = 0, recordPosition = '';
