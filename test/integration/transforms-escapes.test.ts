@@ -52,6 +52,7 @@ const fileSecret = `file-canary-${randomBytes(8).toString('hex')}`;
 const envName = 'EDDY_SANDBOX_CANARY';
 const envSecret = `env-canary-${randomBytes(8).toString('hex')}`;
 const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
+const arrayPrototypeKeys = Object.getOwnPropertyNames(Array.prototype).sort();
 
 beforeAll(async () => {
   tempDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-canary-'));
@@ -126,6 +127,8 @@ describe.each(ENGINES)('sandbox escape corpus (%s)', (engine) => {
       // A payload that does not even load (a blocked import) has failed too.
       if (!outcome.ok || !record) continue;
       results.set(name, record);
+      // Forged results (entries for other records, state from a failed one) are never accepted.
+      expect(Object.keys(outcome.finalState ?? {}).filter((key) => /forged/.test(key)), name).toEqual([]);
       const verdict = record.outputs[0]?.value as { escaped?: boolean; detail?: string } | undefined;
       expect(verdict?.escaped, `${name}: ${JSON.stringify(record.outputs)}`).not.toBe(true);
     }
@@ -145,6 +148,7 @@ describe.each(ENGINES)('sandbox escape corpus (%s)', (engine) => {
 
   it('the engine side is not polluted', () => {
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
+    expect(Object.getOwnPropertyNames(Array.prototype).sort()).toEqual(arrayPrototypeKeys);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     const pollution = results.get('prototype-pollution-proto-key.js');
     // The __proto__ key arrives as plain data, not as a prototype.

@@ -166,7 +166,6 @@ export class IsolateHost {
           const results = this.safeTake(session);
           if (results !== undefined) {
             chunks.push(results);
-            applyState(session.state, results);
             taken = running;
             if (genuine) {
               if (stop.kind === 'timeout') timeouts++;
@@ -222,9 +221,20 @@ export class IsolateHost {
         total = this.call(session, 'begin', [batchJson, taken, ...(until !== undefined ? [until] : [])], 'number') as number;
       }
     }
-    const last = this.take(session);
+    let last: string;
+    try {
+      last = this.take(session);
+      applyState(session.state, last);
+    } catch {
+      // The results of the records since the last stop are lost: they fail, and commit nothing.
+      session = this.replace(id, session);
+      rebuilt++;
+      last = '[]';
+      const lost = [];
+      for (let index = taken; index < total; index++) lost.push({ i: index, e: { kind: 'crash', name: 'SandboxError', message: 'the sandbox could not hand over the results of this event', stack: '' } });
+      chunks.push(JSON.stringify(lost));
+    }
     chunks.push(last);
-    applyState(session.state, last);
     return { entries: joinArrays(chunks), rebuilt };
   }
 
@@ -250,6 +260,15 @@ export class IsolateHost {
       session.runner = isolate.compileScriptSync(RUNNER_SOURCE, { filename: RUNNER_FILENAME }).runSync(session.context, { reference: true, timeout }) as Reference;
       for (const name of FUNCTIONS) session.functions[name] = session.runner.getSync(name, { reference: true }) as Reference;
 
+      // The runner is set up before the script's module runs, so nothing the module's top level
+      // does to the globals can reach the runner's own objects (the shared cell above all).
+      const config = JSON.stringify({ state: [...state], maxRecordChars: spec.limits.maxRecordChars, maxBatchChars: spec.limits.maxBatchChars });
+      const lookup = new ivm.Callback((table: unknown, key: unknown, time: unknown) => this.lookup(session, table, key, time));
+      const cellBuffer = new ivm.ExternalCopy(session.cell.buffer as SharedArrayBuffer).copyInto({ release: true });
+      const setup = session.runner.getSync('setup', { reference: true }) as Reference;
+      setup.applySync(session.runner.derefInto(), [config, lookup, cellBuffer], { timeout });
+      setup.release();
+
       const module = isolate.compileModuleSync(spec.code, { filename: spec.filename });
       module.instantiateSync(session.context, (specifier: string) => {
         throw new Error(`import "${specifier}" is not available: transforms cannot import modules`);
@@ -260,13 +279,6 @@ export class IsolateHost {
       init.applySync(session.runner.derefInto(), [fn.derefInto()], { timeout });
       init.release();
       fn.release();
-
-      const config = JSON.stringify({ state: [...state], maxRecordChars: spec.limits.maxRecordChars, maxBatchChars: spec.limits.maxBatchChars });
-      const lookup = new ivm.Callback((table: unknown, key: unknown, time: unknown) => this.lookup(session, table, key, time));
-      const cellBuffer = new ivm.ExternalCopy(session.cell.buffer as SharedArrayBuffer).copyInto({ release: true });
-      const setup = session.runner.getSync('setup', { reference: true }) as Reference;
-      setup.applySync(session.runner.derefInto(), [config, lookup, cellBuffer], { timeout });
-      setup.release();
       return session;
     } catch (error) {
       dispose(session);
@@ -302,10 +314,13 @@ export class IsolateHost {
     return text;
   }
 
+  /** The results so far, with their state applied to the host's copy; undefined when the isolate cannot give them. */
   private safeTake(session: Session): string | undefined {
     try {
       // Short: an isolate that cannot hand over its results at once is given up for a fresh one.
-      return this.take(session, 250);
+      const results = this.take(session, 250);
+      applyState(session.state, results);
+      return results;
     } catch {
       return undefined;
     }
@@ -358,8 +373,12 @@ function dispose(session: Session): void {
 /** Applies the state changes (`"s"`) in a chunk of results to the host's copy of the committed state. */
 function applyState(state: Map<string, string>, results: string): void {
   if (!results.includes('"s":')) return;
-  for (const entry of JSON.parse(results) as { s?: [string, unknown?][] }[]) {
-    for (const change of entry.s ?? []) {
+  const entries = JSON.parse(results) as unknown;
+  if (!Array.isArray(entries)) throw new Error('malformed results');
+  for (const entry of entries as { e?: unknown; s?: unknown }[]) {
+    if (entry === null || typeof entry !== 'object' || entry.e !== undefined || !Array.isArray(entry.s)) continue;
+    for (const change of entry.s as [string, unknown?][]) {
+      if (!Array.isArray(change) || typeof change[0] !== 'string') continue;
       if (change.length > 1) state.set(change[0], JSON.stringify(change[1]));
       else state.delete(change[0]);
     }

@@ -393,7 +393,7 @@ export class Session {
       if (this.closed) throw new EddyError('CANCELLED', 'The sandbox session is closed.');
       if (!this.slot) await this.pool.place(this);
       const entries = await this.pool.run(this, batchJson);
-      if (entries.includes('"s":')) this.mirror(JSON.parse(entries) as WireEntry[]);
+      if (entries.includes('"s":')) this.mirror(readEntries(entries, Number.MAX_SAFE_INTEGER) ?? []);
       return entries;
     });
     this.queue = run.catch(() => undefined);
@@ -421,21 +421,36 @@ export class Session {
       throw error;
     }
     const results: RawRecordResult[] = records.map(() => ({ output: undefined, logs: [], stateChanges: [], error: null }));
-    const parsed = JSON.parse(entries) as WireEntry[];
-    for (const entry of parsed) {
-      const result = results[entry.i];
-      if (!result) continue;
-      if (entry.o !== undefined) result.output = entry.o;
-      if (entry.l) result.logs = entry.l;
-      if (entry.e) result.error = normalizeError(entry.e);
-      if (entry.s) for (const change of entry.s) result.stateChanges.push({ key: change[0], value: change.length > 1 ? (change[1] as JsonValue) : null });
+    // The results text comes from inside the sandbox: it is checked like any untrusted input, so a
+    // script can neither fail the batch nor touch other records, the engine's objects or its state.
+    const parsed = readEntries(entries, records.length);
+    if (parsed === null) {
+      const error = { kind: 'crash' as const, name: 'SandboxError', message: 'the sandbox returned unreadable results for this batch', stack: '' };
+      return records.map(() => ({ output: undefined, logs: [], stateChanges: [], error }));
     }
-    this.mirror(parsed);
+    const seen = new Set<number>();
+    const accepted: WireEntry[] = [];
+    for (const entry of parsed) {
+      if (seen.has(entry.i)) continue;
+      seen.add(entry.i);
+      const result = results[entry.i]!;
+      if (Array.isArray(entry.l)) result.logs = entry.l.filter((line) => line !== null && typeof line === 'object' && typeof line.message === 'string').map((line) => ({ level: LEVELS.has(line.level) ? line.level : 'info', message: line.message }));
+      if (entry.e) {
+        // A failed record has no outputs and commits nothing.
+        result.error = normalizeError(entry.e);
+        continue;
+      }
+      if (entry.o !== undefined) result.output = entry.o;
+      for (const change of entry.s ?? []) result.stateChanges.push({ key: change[0], value: change.length > 1 ? (change[1] as JsonValue) : null });
+      accepted.push(entry);
+    }
+    this.mirror(accepted);
     return results;
   }
 
   private mirror(entries: WireEntry[]): void {
     for (const entry of entries) {
+      if (entry.e) continue;
       for (const change of entry.s ?? []) {
         if (change.length > 1) this.state.set(change[0], change[1] as JsonValue);
         else this.state.delete(change[0]);
@@ -444,10 +459,37 @@ export class Session {
   }
 }
 
+const LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+/**
+ * Parses a batch's results and keeps the well-formed entries: an integer index inside the batch
+ * (never a name like "__proto__"), an error object or none, state changes as [string key, value?].
+ * Null when the text is not a JSON array at all.
+ */
+function readEntries(text: string, count: number): WireEntry[] | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed)) return null;
+  const entries: WireEntry[] = [];
+  for (const item of parsed as unknown[]) {
+    if (item === null || typeof item !== 'object' || Array.isArray(item)) continue;
+    const entry = item as WireEntry;
+    if (typeof entry.i !== 'number' || !Number.isInteger(entry.i) || entry.i < 0 || entry.i >= count) continue;
+    if (entry.e !== undefined && (entry.e === null || typeof entry.e !== 'object')) continue;
+    if (entry.s !== undefined && !(Array.isArray(entry.s) && entry.s.every((change) => Array.isArray(change) && typeof change[0] === 'string' && change.length <= 2))) continue;
+    entries.push(entry);
+  }
+  return entries;
+}
+
 interface WireEntry {
   i: number;
   o?: unknown;
-  l?: RawRecordResult['logs'];
+  l?: { level: RawRecordResult['logs'][number]['level']; message: string }[];
   s?: [string, unknown?][];
   e?: RawError & { kind?: string };
 }

@@ -250,18 +250,8 @@ export class SandboxHost {
       session.runner = unwrap(context, context.evalCode(RUNNER_SOURCE, RUNNER_FILENAME));
       for (const name of ['begin', 'step', 'settle', 'abort', 'cursor', 'take', 'state'] as const) session.functions[name] = context.getProp(session.runner, name);
 
-      this.arm(session);
-      const exports = this.evalModule(session, spec.code, spec.filename);
-      const fn = context.getProp(exports, 'default');
-      exports.dispose();
-      const init = context.getProp(session.runner, 'init');
-      try {
-        unwrap(context, context.callFunction(init, session.runner, fn)).dispose();
-      } finally {
-        init.dispose();
-        fn.dispose();
-      }
-
+      // The runner is set up before the script's module runs, so nothing the module's top level
+      // does to the globals can reach the runner's own objects.
       const magic = [randomMagic(), randomMagic()];
       const config = JSON.stringify({ state, maxRecordChars: spec.limits.maxRecordChars, maxBatchChars: spec.limits.maxBatchChars, magic });
       const lookup = context.newFunction('lookup', (tableHandle, keyHandle, timeHandle) => {
@@ -279,6 +269,18 @@ export class SandboxHost {
         lookup.dispose();
       }
       session.cellAddress = findCell(moduleOf(quickjs), magic[0]!, magic[1]!);
+
+      this.arm(session);
+      const exports = this.evalModule(session, spec.code, spec.filename);
+      const fn = context.getProp(exports, 'default');
+      exports.dispose();
+      const init = context.getProp(session.runner, 'init');
+      try {
+        unwrap(context, context.callFunction(init, session.runner, fn)).dispose();
+      } finally {
+        init.dispose();
+        fn.dispose();
+      }
       return session;
     } catch (error) {
       this.dispose(session);

@@ -17,8 +17,16 @@ export const RUNNER_SOURCE = String.raw`(function () {
   var isArray = Array.isArray;
   var RealDate = Date, RealNow = Date.now, ReflectConstruct = Reflect.construct, PromiseResolve = Promise.resolve.bind(Promise);
   var PromiseThen = Promise.prototype.then;
-  var StringOf = String, MathImul = Math.imul;
-  var DELETED = {};
+  var StringOf = String, MathImul = Math.imul, IsFinite = isFinite;
+  // The script shares this realm: everything the runner relies on is captured now, before the
+  // script runs, and called through Reflect.apply, so replacing a global or a prototype method
+  // changes only what the script itself sees. Records, state and results live in null-prototype
+  // objects and strings, never in Maps or arrays whose methods the script could hook.
+  var apply = Reflect.apply, ObjectCreate = Object.create, F64 = Float64Array;
+  var StringSlice = String.prototype.slice, CharCodeAt = String.prototype.charCodeAt, ArraySlice = Array.prototype.slice;
+  var RealError = Error, RealTypeError = TypeError, RealRangeError = RangeError;
+  function cut(text, from, to) { return apply(StringSlice, text, to === undefined ? [from] : [from, to]); }
+  var DELETED = ObjectCreate(null);
 
   // Capabilities a transform never needs; QuickJS has no Node, DOM or WebAssembly to begin with.
   delete G.SharedArrayBuffer;
@@ -31,15 +39,16 @@ export const RUNNER_SOURCE = String.raw`(function () {
   // ---- the record being processed --------------------------------------------------------------
   var recordNow = 0, recordEventTime = 0, recordPosition = '';
   var randomState = 0, randomSeeded = false;
-  var pendingWrites = new Map();  // reused for every record: state writes (key -> json | DELETED)
-  var pending = null;            // pendingWrites while a record runs, else null
-  var logs = null;               // log lines of the current record
+  var pending = null;            // state writes of the record being processed (key -> json | DELETED), else null
+  var pendingCount = 0;
+  var logs = null;               // the record's log lines as JSON text (comma-separated), or null
+  var logCount = 0;
   var inRecord = false;
 
   // Math.random: a PRNG seeded from the record's position, so the same record gives the same numbers.
   function seedRandom() {
     var h = 2166136261;
-    for (var i = 0; i < recordPosition.length; i++) { h ^= recordPosition.charCodeAt(i); h = MathImul(h, 16777619); }
+    for (var i = 0; i < recordPosition.length; i++) { h ^= apply(CharCodeAt, recordPosition, [i]); h = MathImul(h, 16777619); }
     randomState = h >>> 0;
     randomSeeded = true;
   }
@@ -55,7 +64,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
 
   // Date: now is the record's processing time; explicit dates are untouched.
   function EddyDate() {
-    var args = arguments.length === 0 ? [recordNow] : Array.prototype.slice.call(arguments);
+    var args = arguments.length === 0 ? [recordNow] : apply(ArraySlice, arguments, []);
     if (new.target === undefined) return new RealDate(recordNow).toString();
     return ReflectConstruct(RealDate, args, new.target);
   }
@@ -77,62 +86,67 @@ export const RUNNER_SOURCE = String.raw`(function () {
   function logAt(level) {
     return function () {
       if (!inRecord) return;
-      if (logs === null) logs = [];
-      if (logs.length >= MAX_LOG_LINES) return;
-      var parts = [];
-      for (var i = 0; i < arguments.length; i++) parts.push(describe(arguments[i]));
-      var message = parts.join(' ');
-      if (message.length > MAX_LOG_CHARS) message = message.slice(0, MAX_LOG_CHARS) + '…';
-      logs.push({ level: level, message: message });
+      if (logCount >= MAX_LOG_LINES) return;
+      var message = '';
+      for (var i = 0; i < arguments.length; i++) message += (i === 0 ? '' : ' ') + StringOf(describe(arguments[i]));
+      if (message.length > MAX_LOG_CHARS) message = cut(message, 0, MAX_LOG_CHARS) + '…';
+      var line = '{"level":' + JSONstringify(level) + ',"message":' + JSONstringify(message) + '}';
+      logs = logs === null ? line : logs + ',' + line;
+      logCount++;
     };
   }
   var log = Object.freeze({ debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') });
   G.console = Object.freeze({ log: log.info, debug: log.debug, info: log.info, warn: log.warn, error: log.error });
 
   // ---- keyed state --------------------------------------------------------------------------------
-  var committed = new Map();
+  var committed = ObjectCreate(null);
   var MAX_STATE_VALUE = 1048576;
   function stateKey(key) {
-    if (typeof key === 'number' && isFinite(key)) return StringOf(key);
-    if (typeof key !== 'string') throw new TypeError('state keys are strings (got ' + typeof key + ')');
-    if (key.length > 1024) throw new RangeError('state keys are at most 1024 characters');
+    if (typeof key === 'number' && IsFinite(key)) return StringOf(key);
+    if (typeof key !== 'string') throw new RealTypeError('state keys are strings (got ' + typeof key + ')');
+    if (key.length > 1024) throw new RealRangeError('state keys are at most 1024 characters');
     return key;
   }
   function needRecord(what) {
-    if (!inRecord) throw new Error(what + ' is only available while an event is processed');
+    if (!inRecord) throw new RealError(what + ' is only available while an event is processed');
   }
   var state = Object.freeze({
     get: function get(key) {
       needRecord('state.get');
       key = stateKey(key);
-      var json = pending.has(key) ? pending.get(key) : committed.get(key);
+      var json = key in pending ? pending[key] : committed[key];
       return json === undefined || json === DELETED ? undefined : JSONparse(json);
     },
     put: function put(key, value) {
       needRecord('state.put');
       key = stateKey(key);
-      if (value === undefined) throw new TypeError('state.put needs a JSON value; use state.delete to remove a key');
+      if (value === undefined) throw new RealTypeError('state.put needs a JSON value; use state.delete to remove a key');
       var json = JSONstringify(value);
-      if (json === undefined) throw new TypeError('state values must be JSON');
-      if (json.length > MAX_STATE_VALUE) throw new RangeError('a state value is at most 1 MB of JSON');
-      pending.set(key, json);
+      if (typeof json !== 'string') throw new RealTypeError('state values must be JSON');
+      if (json.length > MAX_STATE_VALUE) throw new RealRangeError('a state value is at most 1 MB of JSON');
+      write(key, json);
     },
     delete: function (key) {
       needRecord('state.delete');
-      pending.set(stateKey(key), DELETED);
+      write(stateKey(key), DELETED);
     },
   });
+
+  function write(key, json) {
+    if (!(key in pending)) pendingCount++;
+    pending[key] = json;
+  }
 
   // ---- lookups -------------------------------------------------------------------------------------
   var lookupHost = null;
   function lookup(table, key) {
     needRecord('lookup');
-    if (typeof table !== 'string' || table.length === 0) throw new TypeError('lookup(table, key): table is a stream name');
+    if (typeof table !== 'string' || table.length === 0) throw new RealTypeError('lookup(table, key): table is a stream name');
     var keyJson = JSONstringify(key === undefined ? null : key);
     if (lookupHost === null) return null;
     var answer = lookupHost(table, keyJson, recordEventTime);
     if (typeof answer !== 'string') return null;
-    if (answer.charCodeAt(0) === 33) throw new Error(answer.slice(1)); // "!message": the lookup failed
+    if (apply(CharCodeAt, answer, [0]) === 33) throw new RealError(cut(answer, 1)); // "!message": the lookup failed
     return JSONparse(answer);
   }
 
@@ -140,7 +154,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
 
   // ---- the batch loop ----------------------------------------------------------------------------------
   var transform = null;
-  var batch = null, cursor = 0, limit = 0, parts = [], outputChars = 0;
+  var batch = null, cursor = 0, limit = 0, results = '', outputChars = 0;
   var maxRecordChars = 4194304, maxBatchChars = 33554432;
   var awaiting = null;            // { status, value } of the current record's promise
   var cell = null;                // progress cell read by the host: [marker, marker, cursor, serial, start ms]
@@ -163,9 +177,10 @@ export const RUNNER_SOURCE = String.raw`(function () {
     recordEventTime = event.eventTime;
     recordPosition = StringOf(event.position);
     randomSeeded = false;
-    pendingWrites.clear();
-    pending = pendingWrites;
+    pending = ObjectCreate(null);
+    pendingCount = 0;
     logs = null;
+    logCount = 0;
     inRecord = true;
     if (cell !== null) { cell[2] = cursor; cell[3] = ++serial; if (stamp) cell[4] = RealNow(); }
     return lift(event);
@@ -179,29 +194,35 @@ export const RUNNER_SOURCE = String.raw`(function () {
 
   function push(text) {
     outputChars += text.length;
-    parts.push(text);
+    results = results === '' ? text : results + ',' + text;
   }
 
   function succeed(result) {
     var out = null;
     if (result !== undefined && result !== null) {
       out = JSONstringify(result);
-      if (out === undefined) throw new TypeError('the transform returned ' + typeof result + ', not events');
-      if (out.length > maxRecordChars) throw new RangeError('the outputs of one event exceed ' + (maxRecordChars >> 20) + ' MB of JSON');
-      if (outputChars + out.length > maxBatchChars) throw new RangeError('the outputs of this batch exceed ' + (maxBatchChars >> 20) + ' MB of JSON');
+      if (typeof out !== 'string') throw new RealTypeError('the transform returned ' + typeof result + ', not events');
+      if (out.length > maxRecordChars) throw new RealRangeError('the outputs of one event exceed ' + (maxRecordChars >> 20) + ' MB of JSON');
+      if (outputChars + out.length > maxBatchChars) throw new RealRangeError('the outputs of this batch exceed ' + (maxBatchChars >> 20) + ' MB of JSON');
     }
     var changes = null;
-    if (pending.size > 0) pending.forEach(function (json, key) {
-      if (json === DELETED) committed.delete(key); else committed.set(key, json);
-      if (changes === null) changes = [];
-      changes.push(json === DELETED ? '[' + JSONstringify(key) + ']' : '[' + JSONstringify(key) + ',' + json + ']');
-    });
+    if (pendingCount > 0) {
+      for (var key in pending) {
+        var json = pending[key];
+        if (json === DELETED) delete committed[key]; else committed[key] = json;
+        var change = json === DELETED ? '[' + JSONstringify(key) + ']' : '[' + JSONstringify(key) + ',' + json + ']';
+        changes = changes === null ? change : changes + ',' + change;
+      }
+    }
     if (out === null && logs === null && changes === null) return;
-    push('{"i":' + cursor + (out !== null ? ',"o":' + out : '') + (logs !== null ? ',"l":' + JSONstringify(logs) : '') + (changes !== null ? ',"s":[' + changes.join(',') + ']' : '') + '}');
+    push('{"i":' + cursor + (out !== null ? ',"o":' + out : '') + (logs !== null ? ',"l":[' + logs + ']' : '') + (changes !== null ? ',"s":[' + changes + ']' : '') + '}');
   }
 
   function errorInfo(error) {
-    var info = { name: 'Error', message: '', stack: '' };
+    var info = ObjectCreate(null);
+    info.name = 'Error';
+    info.message = '';
+    info.stack = '';
     try {
       if (error !== null && typeof error === 'object') {
         info.name = StringOf(error.name === undefined ? 'Error' : error.name);
@@ -215,21 +236,23 @@ export const RUNNER_SOURCE = String.raw`(function () {
       info.name = 'Error';
       info.message = 'the transform threw a value that cannot be described';
     }
-    if (info.message.length > 4000) info.message = info.message.slice(0, 4000) + '…';
-    if (info.stack.length > 8000) info.stack = info.stack.slice(0, 8000);
+    if (info.message.length > 4000) info.message = cut(info.message, 0, 4000) + '…';
+    if (info.stack.length > 8000) info.stack = cut(info.stack, 0, 8000);
+    info.kind = 'error';
     return info;
   }
 
   function fail(error, kind) {
     var info = errorInfo(error);
-    push('{"i":' + cursor + ',"e":' + JSONstringify({ kind: kind || 'error', name: info.name, message: info.message, stack: info.stack }) + (logs !== null ? ',"l":' + JSONstringify(logs) : '') + '}');
+    if (kind) info.kind = kind;
+    push('{"i":' + cursor + ',"e":' + JSONstringify(info) + (logs !== null ? ',"l":[' + logs + ']' : '') + '}');
   }
 
   function settleWith(status, value) {
     try {
       if (status === 'fulfilled') succeed(value);
       else if (status === 'rejected') fail(value);
-      else fail(new Error('the promise returned by the transform never settled'), 'timeout');
+      else fail(new RealError('the promise returned by the transform never settled'), 'timeout');
     } catch (error) {
       fail(error);
     }
@@ -240,22 +263,23 @@ export const RUNNER_SOURCE = String.raw`(function () {
   return {
     /** The module's default export. */
     init: function (fn) {
-      if (typeof fn !== 'function') throw new TypeError('a transform module must export default a function (event, ctx) => events');
+      if (typeof fn !== 'function') throw new RealTypeError('a transform module must export default a function (event, ctx) => events');
       transform = fn;
     },
     /**
      * Limits, initial state, the progress cell's marker and the lookup function; a host that shares
-     * memory with the sandbox passes the cell's buffer instead of markers.
+     * memory with the sandbox passes the cell's buffer instead of markers. Hosts call it before
+     * the script's module is evaluated.
      */
     setup: function (configJson, lookupFn, cellBuffer) {
       var config = JSONparse(configJson);
-      committed = new Map();
+      committed = ObjectCreate(null);
       var entries = config.state || [];
-      for (var i = 0; i < entries.length; i++) committed.set(entries[i][0], entries[i][1]);
+      for (var i = 0; i < entries.length; i++) committed[entries[i][0]] = entries[i][1];
       if (config.maxRecordChars) maxRecordChars = config.maxRecordChars;
       if (config.maxBatchChars) maxBatchChars = config.maxBatchChars;
-      if (config.magic) { cell = new Float64Array(5); cell[0] = config.magic[0]; cell[1] = config.magic[1]; }
-      else if (cellBuffer !== undefined && cellBuffer !== null) { cell = new Float64Array(cellBuffer, 0, 5); stamp = true; }
+      if (config.magic) { cell = new F64(5); cell[0] = config.magic[0]; cell[1] = config.magic[1]; }
+      else if (cellBuffer !== undefined && cellBuffer !== null) { cell = new F64(cellBuffer, 0, 5); stamp = true; }
       lookupHost = typeof lookupFn === 'function' ? lookupFn : null;
     },
     /** A new batch, run from record "from" up to (not including) "until" when given. */
@@ -263,7 +287,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
       batch = JSONparse(batchJson);
       cursor = from || 0;
       limit = typeof until === 'number' && until < batch.length ? until : batch.length;
-      parts = [];
+      results = '';
       outputChars = 0;
       awaiting = null;
       return batch.length;
@@ -282,7 +306,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
           if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
             var box = { status: 'pending', value: undefined };
             awaiting = box;
-            PromiseThen.call(PromiseResolve(result), function (value) { box.status = 'fulfilled'; box.value = value; }, function (error) { box.status = 'rejected'; box.value = error; });
+            apply(PromiseThen, PromiseResolve(result), [function (value) { box.status = 'fulfilled'; box.value = value; }, function (error) { box.status = 'rejected'; box.value = error; }]);
             return 1;
           }
           succeed(result);
@@ -303,8 +327,9 @@ export const RUNNER_SOURCE = String.raw`(function () {
     /** The host stopped the current record (time or memory): record why and move on. */
     abort: function (kind, message) {
       awaiting = null;
-      var error = new Error(message);
+      var error = ObjectCreate(null);
       error.name = kind === 'timeout' ? 'TimeoutError' : 'RangeError';
+      error.message = StringOf(message);
       error.stack = '';
       fail(error, kind);
       end();
@@ -313,16 +338,16 @@ export const RUNNER_SOURCE = String.raw`(function () {
     cursor: function () { return cursor; },
     /** The batch's results as one JSON array of per-record entries. */
     take: function () {
-      var text = '[' + parts.join(',') + ']';
-      parts = [];
+      var text = '[' + results + ']';
+      results = '';
       outputChars = 0;
       return text;
     },
     /** The committed state as JSON entries, to rebuild a context. */
     state: function () {
-      var entries = [];
-      committed.forEach(function (json, key) { entries.push('[' + JSONstringify(key) + ',' + JSONstringify(json) + ']'); });
-      return '[' + entries.join(',') + ']';
+      var text = '';
+      for (var key in committed) text += (text === '' ? '' : ',') + '[' + JSONstringify(key) + ',' + JSONstringify(committed[key]) + ']';
+      return '[' + text + ']';
     },
   };
 })()`;
