@@ -16,7 +16,7 @@
 import type IsolatedVmModule from 'isolated-vm';
 import { RUNNER_FILENAME, RUNNER_SOURCE } from './runner-source.js';
 import { indexTables, lookupAsOf, type IndexedTables } from '../tables.js';
-import type { HostHooks, OpenSpec, RawError, RunOutput, SandboxLimits } from './quickjs-host.js';
+import { joinArrays, type HostHooks, type OpenSpec, type RawError, type RunOutput, type SandboxLimits } from './quickjs-host.js';
 
 type Ivm = typeof IsolatedVmModule;
 type Isolate = IsolatedVmModule.Isolate;
@@ -409,9 +409,4 @@ function asRawError(error: unknown): RawError {
     return { name: error.name, message: error.message, stack: error.stack ?? '' };
   }
   return { name: 'Error', message: String(error), stack: '' };
-}
-
-function joinArrays(chunks: string[]): string {
-  const inner = chunks.map((chunk) => chunk.slice(1, -1)).filter((chunk) => chunk.length > 0);
-  return `[${inner.join(',')}]`;
 }

@@ -469,7 +469,8 @@ function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-function joinArrays(chunks: string[]): string {
+/** Joins JSON arrays given as text into one, without parsing them. */
+export function joinArrays(chunks: string[]): string {
   const inner = chunks.map((chunk) => chunk.slice(1, -1)).filter((chunk) => chunk.length > 0);
   return `[${inner.join(',')}]`;
 }
