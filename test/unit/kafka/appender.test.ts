@@ -84,4 +84,52 @@ describe('LogAppender', () => {
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(40);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(25);
   });
+
+  it('keeps two appends in flight and reports them durable in order, whichever finishes first', async () => {
+    const releases: (() => void)[] = [];
+    const started: number[] = [];
+    const durable: number[] = [];
+    const appender = new LogAppender(
+      (events) => {
+        started.push(events[0]!.value as number);
+        return new Promise<void>((resolve) => releases.push(resolve));
+      },
+      (events) => durable.push(events[0]!.value as number),
+      { maxQueuedBytes: 1e9, maxQueuedEvents: 1e9, maxAppendEvents: 10, maxAppendBytes: 1e9 },
+    );
+    await appender.push(batch(0, 10), 1);
+    await appender.push(batch(10, 10), 1);
+    await appender.push(batch(20, 10), 1);
+    releases[0]!(); // the first append goes alone (nothing else was queued); then two at once
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toEqual([0, 10, 20]);
+    releases[2]!(); // the third finishes before the second: not reported yet
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(durable).toEqual([0]);
+    releases[1]!();
+    await appender.drain();
+    expect(durable).toEqual([0, 10, 20]);
+    expect(appender.pending).toEqual({ events: 0, bytes: 0 });
+  });
+
+  it('fails after letting the appends in flight settle', async () => {
+    let calls = 0;
+    const settled: string[] = [];
+    const appender = new LogAppender(
+      async () => {
+        const call = ++calls;
+        await new Promise((resolve) => setTimeout(resolve, call === 2 ? 5 : 30));
+        settled.push(`append ${call}`);
+        if (call === 2) throw new Error('journal write failed');
+      },
+      () => undefined,
+      { maxQueuedBytes: 1e9, maxQueuedEvents: 1e9, maxAppendEvents: 10, maxAppendBytes: 1e9 },
+    );
+    await appender.push(batch(0, 10), 1);
+    await appender.push(batch(10, 10), 1);
+    await appender.push(batch(20, 10), 1);
+    await expect(appender.drain()).rejects.toThrow('journal write failed');
+    expect(settled).toEqual(['append 1', 'append 2', 'append 3']);
+  });
 });
+
