@@ -330,6 +330,7 @@ export const SandboxInfoSchema = z.object({
   timeoutMs: z.number(),
   restarts: z.number(),
 });
+export type SandboxInfo = z.infer<typeof SandboxInfoSchema>;
 
 export const transformCommands = {
   listTransforms: { request: Empty, response: z.array(TransformInfoSchema) },

@@ -38,6 +38,8 @@ describe.runIf(enabled)('transform authoring in the browser', () => {
     await page.locator('.monaco-editor .view-lines').waitFor({ timeout: 60_000 });
     await page.locator('[data-testid="preview-record"]').first().waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('preview-stats').innerText()).toMatch(/50 events · \d+ outputs · 0 errors/);
+    // The web mode's engine runs scripts in V8 isolates (isolated-vm is installed wherever the tests run).
+    expect(await page.getByTestId('sandbox-engine').innerText()).toBe('sandbox: V8 isolate');
     await screenshot(page, 'transforms-preview');
   });
 

@@ -5,7 +5,7 @@
 import type { JSX } from 'react';
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { EddyError } from '../../../shared/contract';
-import type { CompareResult, Diagnostic, PreviewResult, TransformInfo } from '../../../shared/contracts/transforms';
+import type { CompareResult, Diagnostic, PreviewResult, SandboxInfo, TransformInfo } from '../../../shared/contracts/transforms';
 import { engine } from '../../client/engine-client';
 import type { CodeEditorHandle } from './code-editor';
 import { CompareView } from './compare-view';
@@ -64,6 +64,7 @@ export function TransformsPanel({ engineReady }: TransformsPanelProps): JSX.Elem
   const [limit, setLimit] = useState(50);
   const [direction, setDirection] = useState<'oldest' | 'newest'>('oldest');
   const [preview, setPreview] = useState<PreviewResult>();
+  const [sandbox, setSandbox] = useState<SandboxInfo>();
   const [compare, setCompare] = useState<CompareResult>();
   const [view, setView] = useState<View>('preview');
   const [running, setRunning] = useState(false);
@@ -129,6 +130,12 @@ export function TransformsPanel({ engineReady }: TransformsPanelProps): JSX.Elem
       live = false;
     };
   }, [engineReady, stream]);
+
+  // Which sandbox runs the scripts (V8 isolates, or QuickJS where isolated-vm cannot load), and its limits.
+  useEffect(() => {
+    if (!engineReady) return;
+    engine.getSandboxInfo({}).then(setSandbox, () => setSandbox(undefined));
+  }, [engineReady]);
 
   // Re-run the preview on every edit, debounced; a newer run cancels the older one in the engine.
   useEffect(() => {
@@ -321,6 +328,11 @@ export function TransformsPanel({ engineReady }: TransformsPanelProps): JSX.Elem
               </span>
             ) : null}
             {preview && !preview.ok ? <span className="danger">does not compile</span> : null}
+            {sandbox ? (
+              <span className="dim" data-testid="sandbox-engine" title={`${sandbox.engine}; ${sandbox.memoryLimitMb} MB and ${sandbox.timeoutMs} ms per event; ${sandbox.workers} worker(s)`}>
+                sandbox: {sandbox.engine.startsWith('V8') ? 'V8 isolate' : 'QuickJS'}
+              </span>
+            ) : null}
           </div>
           {view === 'compare' ? (
             compare ? <CompareView result={compare} /> : <div className="empty-state dim">Comparing…</div>
