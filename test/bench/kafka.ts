@@ -98,17 +98,12 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
     const started = performance.now();
     const stop = { follow: false };
     const plan = await planCapture(admin, [{ topic }], { kind: 'oldest' }, stop);
-    // Wall time with at least one append in flight (the capture keeps up to two going at once).
-    let inFlight = 0;
-    let busySince = 0;
     const append = async (events: NewEvent[]) => {
       if (withoutLog) return { duplicates: 0 };
-      if (inFlight++ === 0) busySince = performance.now();
-      try {
-        return await log.append(events);
-      } finally {
-        if (--inFlight === 0) appendMs += performance.now() - busySince;
-      }
+      const began = performance.now();
+      const result = await log.append(events);
+      appendMs += performance.now() - began;
+      return result;
     };
     const result = await runCapture({ kafka, plan, stop, append, maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
     const elapsed = performance.now() - started;

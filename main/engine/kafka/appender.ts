@@ -23,9 +23,6 @@ export const DEFAULT_APPENDER_LIMITS: AppenderLimits = {
   maxAppendBytes: 2 * 1024 * 1024,
 };
 
-/** Appends handed to the log at once (see loop). */
-const MAX_INFLIGHT = 2;
-
 interface Item {
   events: NewEvent[];
   bytes: number;
@@ -104,47 +101,27 @@ export class LogAppender {
     });
   }
 
-  private takeBatch(): { events: NewEvent[]; bytes: number } {
-    const batch: NewEvent[] = [];
-    let bytes = 0;
-    while (this.queue.length > 0) {
-      const next = this.queue[0]!;
-      if (batch.length > 0 && (batch.length + next.events.length > this.limits.maxAppendEvents || bytes + next.bytes > this.limits.maxAppendBytes)) break;
-      this.queue.shift();
-      for (const event of next.events) batch.push(event);
-      bytes += next.bytes;
-    }
-    return { events: batch, bytes };
-  }
-
-  /**
-   * Keeps up to MAX_INFLIGHT appends going: the log admits (validates, journals) the next one while
-   * the previous one is written and synced, and groups them into one journal write. Durable
-   * counts are still reported strictly in order, each after its own append resolved.
-   */
   private async loop(): Promise<void> {
-    const inflight: { done: Promise<unknown>; events: NewEvent[]; bytes: number }[] = [];
-    while ((this.queue.length > 0 || inflight.length > 0) && !this.failure) {
-      while (this.queue.length > 0 && inflight.length < MAX_INFLIGHT) {
-        const { events, bytes } = this.takeBatch();
-        const done = this.append(events);
-        // Awaited below in order; this only keeps an early failure from being "unhandled".
-        done.catch(() => undefined);
-        inflight.push({ done, events, bytes });
+    while (this.queue.length > 0 && !this.failure) {
+      const batch: NewEvent[] = [];
+      let bytes = 0;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (batch.length > 0 && (batch.length + next.events.length > this.limits.maxAppendEvents || bytes + next.bytes > this.limits.maxAppendBytes)) break;
+        this.queue.shift();
+        for (const event of next.events) batch.push(event);
+        bytes += next.bytes;
       }
-      const head = inflight.shift()!;
       try {
-        await head.done;
+        await this.append(batch);
       } catch (error) {
         this.failure = error;
-        // Whatever else is in flight settles before the failure is final (drain waits for this loop).
-        await Promise.allSettled(inflight.map((entry) => entry.done));
         this.wake();
         return;
       }
-      this.queuedBytes -= head.bytes;
-      this.queuedEvents -= head.events.length;
-      this.onDurable(head.events, head.bytes);
+      this.queuedBytes -= bytes;
+      this.queuedEvents -= batch.length;
+      this.onDurable(batch, bytes);
       this.wake();
     }
   }

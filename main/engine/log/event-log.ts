@@ -52,13 +52,11 @@ import {
 } from './position-index.js';
 import { QueryRunner, type WorkerSegment } from './query-worker.js';
 import { checkReadOnlySql } from './query-guard.js';
-import { SEGMENT_MIGRATIONS, SEGMENT_SECONDARY_INDEXES, dropSecondaryIndexes, migrate } from './segment-schema.js';
+import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
-import { buildIndexesOffThread } from './index-worker.js';
-import { RawInserter } from './raw-insert.js';
-import { applyMemoryPragmas, databaseBytes, loadedSqlJs, loadSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
+import { applyMemoryPragmas, databaseBytes, loadSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -243,41 +241,13 @@ interface OpenSegment {
   pending: number;
   measuredBytes: number;
   admittedBytes: number;
-  insert: InsertStatements | null;
+  insert: { one: ReturnType<Database['prepare']>; many: ReturnType<Database['prepare']> } | null;
   sealing: boolean;
   sealRetryAt: number;
   /** Rows were deleted (deleteStream): the position map has entries for rows that are gone. */
   rowsDeleted: boolean;
   /** Bumped on every change: the query worker's copy is reused while it matches. */
   version: number;
-}
-
-interface InsertStatements {
-  one: ReturnType<Database['prepare']>;
-  many: ReturnType<Database['prepare']>;
-  /** Direct binders for the same statements (null: bind through sql.js). */
-  rawOne: RawInserter | null;
-  rawMany: RawInserter | null;
-}
-
-/**
- * What an open segment's database will take once sealed: its size now, plus an estimate of the
- * secondary indexes it is sealed with (segment-schema.ts; per row and index, the stream and two
- * integers), so segments seal at about `segmentBytes` as they did when they carried the indexes.
- */
-function measuredBytes(segment: { db: Database; groups: Map<string, GroupStats> }): number {
-  let indexes = 0;
-  for (const [stream, group] of segment.groups) indexes += group.count * (Buffer.byteLength(stream) + 18) * SEGMENT_SECONDARY_INDEXES.length;
-  return databaseBytes(segment.db) + indexes;
-}
-
-function prepareInserts(db: Database): InsertStatements {
-  const one = db.prepare(INSERT_ONE);
-  const many = db.prepare(INSERT_MANY);
-  const SQL = loadedSqlJs();
-  const rawOne = SQL ? RawInserter.create(SQL, db, one, INSERT_ONE, 1) : null;
-  const rawMany = rawOne && SQL ? RawInserter.create(SQL, db, many, INSERT_MANY, ROWS_PER_INSERT) : null;
-  return { one, many, rawOne: rawMany ? rawOne : null, rawMany };
 }
 
 interface SealedSegment {
@@ -378,8 +348,6 @@ class SegmentedEventLog implements EventLog {
   /** Snapshot reads started early in `open` (file -> read), taken by recovery. */
   private snapshotReads = new Map<string, Promise<VerifiedRead>>();
   private positionsLoading: Promise<void> | null = null;
-  /** Seals build indexes on the engine thread after a worker failed once (see seal). */
-  private indexWorkerFailed = false;
   private compacting = false;
   private readonly rates = new RateMeter();
   private readonly tails = new Set<TailListener>();
@@ -687,8 +655,6 @@ class SegmentedEventLog implements EventLog {
     const database = db ?? new SQL.Database();
     applyMemoryPragmas(database);
     migrate(database, SEGMENT_MIGRATIONS, `Segment ${id}`);
-    // Built when the segment is sealed (segment-schema.ts): an open segment does without them.
-    dropSecondaryIndexes(database);
     return {
       kind: 'open',
       id,
@@ -861,7 +827,7 @@ class SegmentedEventLog implements EventLog {
       segment.journalGen = lastGen + 1;
       if (segment.damagedJournals.length > 0) segment.journalBytesSinceSnapshot = Infinity;
     }
-    segment.measuredBytes = measuredBytes(segment);
+    segment.measuredBytes = databaseBytes(segment.db);
     return segment;
   }
 
@@ -1029,8 +995,7 @@ class SegmentedEventLog implements EventLog {
     }
     const result: AppendResult = { appended: 0, duplicates: 0, rejected: [] };
     const accepted: { event: PreparedEvent; original: unknown }[] = [];
-    // Hash -> the event (an array only when hashes collide): no array per event.
-    const inBatch = new Map<number, PreparedEvent | PreparedEvent[]>();
+    const inBatch = new Map<number, PreparedEvent[]>();
     const candidates: { index: number; segments: SealedSegment[] }[] = [];
     let sliceEnd = EVENTS_PER_SLICE;
     for (let n = 0; n < inputs.length; n++) {
@@ -1050,15 +1015,12 @@ class SegmentedEventLog implements EventLog {
       }
       const event = prepared.event;
       const same = inBatch.get(event.hash);
-      if (same === undefined) inBatch.set(event.hash, event);
-      else {
-        const twins = Array.isArray(same) ? same : [same];
-        if (twins.some((e) => e.stream === event.stream && e.position === event.position)) {
-          result.duplicates++;
-          continue;
-        }
-        inBatch.set(event.hash, [...twins, event]);
+      if (same?.some((e) => e.stream === event.stream && e.position === event.position)) {
+        result.duplicates++;
+        continue;
       }
+      if (same) same.push(event);
+      else inBatch.set(event.hash, [event]);
       if (this.inOpenSegments(event) !== null) {
         result.duplicates++;
         continue;
@@ -1263,28 +1225,19 @@ class SegmentedEventLog implements EventLog {
 
   private insertRows(segment: OpenSegment, events: PreparedEvent[], from = 0, to = events.length): void {
     if (to <= from) return;
-    if (segment.insert?.rawMany && !(segment.insert.rawMany.valid && segment.insert.rawOne!.valid)) segment.insert = null;
-    const statements = (segment.insert ??= prepareInserts(segment.db));
-    const { rawOne, rawMany } = statements;
+    const statements = (segment.insert ??= { one: segment.db.prepare(INSERT_ONE), many: segment.db.prepare(INSERT_MANY) });
+    const many: SqlValue[] = new Array(ROWS_PER_INSERT * ROW_WIDTH);
+    const one: SqlValue[] = new Array(ROW_WIDTH);
     segment.db.run('BEGIN');
     try {
       let i = from;
-      if (rawMany && rawOne) {
-        for (; i + ROWS_PER_INSERT <= to; i += ROWS_PER_INSERT) {
-          if (!rawMany.insert(events, i)) for (let j = 0; j < ROWS_PER_INSERT; j++) rawOne.insert(events, i + j);
-        }
-        for (; i < to; i++) rawOne.insert(events, i);
-      } else {
-        const many: SqlValue[] = new Array(ROWS_PER_INSERT * ROW_WIDTH);
-        const one: SqlValue[] = new Array(ROW_WIDTH);
-        for (; i + ROWS_PER_INSERT <= to; i += ROWS_PER_INSERT) {
-          for (let j = 0; j < ROWS_PER_INSERT; j++) bindRow(many, j * ROW_WIDTH, events[i + j]!);
-          statements.many.run(many);
-        }
-        for (; i < to; i++) {
-          bindRow(one, 0, events[i]!);
-          statements.one.run(one);
-        }
+      for (; i + ROWS_PER_INSERT <= to; i += ROWS_PER_INSERT) {
+        for (let j = 0; j < ROWS_PER_INSERT; j++) bindRow(many, j * ROW_WIDTH, events[i + j]!);
+        statements.many.run(many);
+      }
+      for (; i < to; i++) {
+        bindRow(one, 0, events[i]!);
+        statements.one.run(one);
       }
       segment.db.run('COMMIT');
     } catch (error) {
@@ -1325,7 +1278,7 @@ class SegmentedEventLog implements EventLog {
       }
       batch.inserted = true;
       segment.version++;
-      segment.measuredBytes = measuredBytes(segment);
+      segment.measuredBytes = databaseBytes(segment.db);
       segment.admittedBytes = Math.max(0, segment.admittedBytes - batch.events.reduce((sum, e) => sum + e.size, 0));
     }
   }
@@ -1485,18 +1438,8 @@ class SegmentedEventLog implements EventLog {
         return;
       }
       await this.ensurePositions();
-      // The secondary indexes an open segment does without (segment-schema.ts) are built in a
-      // worker thread, on the exported image. Should that ever fail, they are built here, one at a
-      // time, letting appends in flight complete between them (a sealing segment gets no more rows).
-      const offThread = !this.indexWorkerFailed;
-      if (!offThread) {
-        for (const index of SEGMENT_SECONDARY_INDEXES) {
-          segment.db.run(index.sql);
-          await this.appendsBreathe();
-        }
-      }
       // Everything describing the image is captured in the same synchronous step as the export.
-      let image = this.exportImage(segment);
+      const image = this.exportImage(segment);
       const entries = segment.rowsDeleted ? this.positionEntriesOf(segment.db) : segment.positions.entries();
       const stats = {
         firstSeq: segment.firstSeq,
@@ -1506,21 +1449,10 @@ class SegmentedEventLog implements EventLog {
       };
       // Export, index and checksum each take tens of milliseconds: between them, let appends in
       // flight complete, so no append waits for more than one of these steps.
-      let checksums: { sha256: string; crc: number } | null = null;
-      if (offThread) {
-        try {
-          const indexed = await buildIndexesOffThread(image, SEGMENT_SECONDARY_INDEXES.map((index) => index.sql), sqlJsModulePath(), stats.count);
-          image = indexed.image;
-          checksums = { sha256: indexed.sha256, crc: indexed.crc32 };
-        } catch (error) {
-          this.indexWorkerFailed = true;
-          throw new Error(`indexing it in a worker thread failed (${errorMessage(error)}); the next attempt indexes it on the engine thread`, { cause: error });
-        }
-      }
       await this.appendsBreathe();
       const index = encodePositionIndex(entries.hashes, entries.seqs, segment.rowsDeleted ? undefined : segment.positions);
       await this.appendsBreathe();
-      const { sha256, crc } = checksums ?? (await checksumsInSlices(image));
+      const { sha256, crc } = await checksumsInSlices(image);
       await writeFileAtomic(this.fs, this.file(segmentFile(segment.id)), [image], { hooks: this.hooks });
       await writeFileAtomic(this.fs, this.file(indexFile(segment.id)), [index], { hooks: this.hooks });
       const head = await readPositionIndexHead(this.fs, this.file(indexFile(segment.id)));

@@ -40,24 +40,6 @@ export const SEGMENT_MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/**
- * The secondary indexes of migration 1 (reads by stream and time range). An open segment is kept
- * without them: maintaining three more B-trees on every insert cost about 40 % of an append
- * (measured), while building them once, when the segment is sealed, is a sort. Reads of the open
- * segment (at most `segmentBytes`, in memory) scan it in seq order instead. Sealed segments, and
- * every segment file on disk, always have them: `createSecondaryIndexes` runs before a seal exports.
- */
-export const SEGMENT_SECONDARY_INDEXES: readonly { name: string; sql: string }[] = [
-  { name: 'event_rows_stream', sql: 'CREATE INDEX IF NOT EXISTS event_rows_stream ON event_rows(stream, seq)' },
-  { name: 'event_rows_event_time', sql: 'CREATE INDEX IF NOT EXISTS event_rows_event_time ON event_rows(stream, event_time)' },
-  { name: 'event_rows_ingest_time', sql: 'CREATE INDEX IF NOT EXISTS event_rows_ingest_time ON event_rows(stream, ingest_time)' },
-];
-
-/** Drops the secondary indexes (an open segment's database). */
-export function dropSecondaryIndexes(db: Database): void {
-  db.run(SEGMENT_SECONDARY_INDEXES.map((index) => `DROP INDEX IF EXISTS ${index.name};`).join(' '));
-}
-
 export const SEGMENT_SCHEMA_VERSION = SEGMENT_MIGRATIONS[SEGMENT_MIGRATIONS.length - 1]!.version;
 
 /** Brings `db` to the latest schema; refuses a segment written by a newer Eddy. */
