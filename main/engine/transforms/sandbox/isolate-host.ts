@@ -15,6 +15,7 @@
 // batch is re-run on a fresh isolate up to the record that blew it), and the pool's watchdog.
 import type IsolatedVmModule from 'isolated-vm';
 import { RUNNER_FILENAME, RUNNER_SOURCE } from './runner-source.js';
+import { SessionTable } from './session-table.js';
 import { indexTables, lookupAsOf, type IndexedTables } from '../tables.js';
 import { joinArrays, type HostHooks, type OpenSpec, type RawError, type RunOutput, type SandboxLimits } from './quickjs-host.js';
 
@@ -78,14 +79,19 @@ export function loadIsolatedVm(): Promise<Ivm> {
   return loaded;
 }
 
-export class IsolateHost {
-  private readonly sessions = new Map<string, Session>();
+export class IsolateHost extends SessionTable<Session> {
   private lastBeat = 0;
 
   private constructor(
     private readonly ivm: Ivm,
     private readonly hooks: HostHooks,
-  ) {}
+  ) {
+    super();
+  }
+
+  protected dispose(session: Session): void {
+    disposeIsolate(session);
+  }
 
   static async create(hooks: HostHooks = {}): Promise<IsolateHost> {
     return new IsolateHost(await loadIsolatedVm(), hooks);
@@ -99,21 +105,6 @@ export class IsolateHost {
     } catch (error) {
       return { ok: false, error: asRawError(error) };
     }
-  }
-
-  close(id: string): void {
-    const session = this.sessions.get(id);
-    if (!session) return;
-    this.sessions.delete(id);
-    dispose(session);
-  }
-
-  closeAll(): void {
-    for (const id of [...this.sessions.keys()]) this.close(id);
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Runs one batch (a JSON array of `{e: event, n: now}`) and returns the per-record entries. */
@@ -281,14 +272,14 @@ export class IsolateHost {
       fn.release();
       return session;
     } catch (error) {
-      dispose(session);
+      disposeIsolate(session);
       throw error;
     }
   }
 
   /** A fresh isolate for the session, from the state the host holds for it. */
   private replace(id: string, session: Session): Session {
-    dispose(session);
+    disposeIsolate(session);
     const next = this.load(session.spec, session.state);
     next.perCall = session.perCall;
     this.sessions.set(id, next);
@@ -362,7 +353,7 @@ export class IsolateHost {
 
 // ---------------------------------------------------------------------------------------------
 
-function dispose(session: Session): void {
+function disposeIsolate(session: Session): void {
   try {
     if (!session.isolate.isDisposed) session.isolate.dispose();
   } catch {

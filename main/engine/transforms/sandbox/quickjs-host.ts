@@ -18,6 +18,7 @@ import {
   type QuickJSWASMModule,
 } from 'quickjs-emscripten';
 import { RUNNER_FILENAME, RUNNER_SOURCE } from './runner-source.js';
+import { SessionTable } from './session-table.js';
 import { indexTables, lookupAsOf, type IndexedTables } from '../tables.js';
 import type { FixtureTables } from '../../../../shared/contracts/transforms.js';
 
@@ -110,14 +111,15 @@ class StopSignal extends Error {
 /** The sandbox's engine name, for the UI and the report. */
 export const SANDBOX_ENGINE = 'QuickJS (quickjs-emscripten 0.32, WebAssembly) in worker threads';
 
-export class SandboxHost {
-  private readonly sessions = new Map<string, Session>();
+export class SandboxHost extends SessionTable<Session> {
   private lastBeat = 0;
 
   private constructor(
     private readonly wasm: WebAssembly.Module,
     private readonly hooks: HostHooks,
-  ) {}
+  ) {
+    super();
+  }
 
   /** `wasm`: the QuickJS module compiled once by the pool and shared by its workers (V8 shares the code and its tier-up). */
   static async create(hooks: HostHooks = {}, wasm?: WebAssembly.Module): Promise<SandboxHost> {
@@ -134,21 +136,6 @@ export class SandboxHost {
     } catch (error) {
       return { ok: false, error: asRawError(error) };
     }
-  }
-
-  close(id: string): void {
-    const session = this.sessions.get(id);
-    if (!session) return;
-    this.sessions.delete(id);
-    this.dispose(session);
-  }
-
-  closeAll(): void {
-    for (const id of [...this.sessions.keys()]) this.close(id);
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Runs one batch (a JSON array of `{e: event, n: now}`) and returns the per-record entries. */
@@ -394,7 +381,7 @@ export class SandboxHost {
     }
   }
 
-  private dispose(session: Session): void {
+  protected dispose(session: Session): void {
     // A stopped instance is dropped whole (its memory goes with it); freeing a runtime that was
     // interrupted mid-job can trip QuickJS's leak assertion, which would abort that instance anyway.
     if (session.dirty) return;
