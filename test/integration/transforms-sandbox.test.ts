@@ -210,6 +210,21 @@ describe.each(ENGINES)('the transform sandbox (%s)', (engine) => {
     expect(outcome.finalState).toEqual({ total: 1120 });
   });
 
+  it('two records stopped for memory in one batch: the state carried between them stays whole', async () => {
+    const source = [
+      'export default function (event, ctx) {',
+      "  const total = (ctx.state.get('total') ?? 0) + event.after.amount;",
+      "  ctx.state.put('total', total);",
+      '  if (event.key.id === 3 || event.key.id === 6) { const list = []; for (;;) list.push({ a: [1, 2, 3], b: "text" + list.length }); }',
+      '  return { value: total };',
+      '}',
+    ].join('\n');
+    const outcome = await run(source, events(8), { limits: { memoryLimitBytes: 32 * 1024 * 1024 } });
+    // amounts are 0, 10, 20, ...: records 3 and 6 commit nothing.
+    expect(outcome.records.map((record) => record.outputs[0]?.value ?? null)).toEqual([0, 10, 30, null, 70, 120, null, 190]);
+    expect(outcome.finalState).toEqual({ total: 190 });
+  });
+
   it('gives every slow record its own full deadline, however late in a batch it starts', async () => {
     // About 150-250 ms per record on V8 (QuickJS, 40x slower, gets a tenth of the work): a batch
     // of eight takes well past one deadline, yet no record is over it.

@@ -24,7 +24,7 @@ type Isolate = IsolatedVmModule.Isolate;
 type Context = IsolatedVmModule.Context;
 type Reference = IsolatedVmModule.Reference;
 
-const FUNCTIONS = ['begin', 'step', 'settle', 'abort', 'cursor', 'take', 'state'] as const;
+const FUNCTIONS = ['begin', 'step', 'settle', 'cursor', 'take'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 /** Extra time a call may take past one record's deadline (calls are sized to stay far below it). */
@@ -97,14 +97,12 @@ export class IsolateHost extends SessionTable<Session> {
     return new IsolateHost(await loadIsolatedVm(), hooks);
   }
 
-  async open(id: string, spec: OpenSpec): Promise<{ ok: true } | { ok: false; error: RawError }> {
-    this.close(id);
-    try {
-      this.sessions.set(id, this.load(spec, new Map(spec.state)));
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: asRawError(error) };
-    }
+  protected loadSession(spec: OpenSpec): Session {
+    return this.load(spec, new Map(spec.state));
+  }
+
+  protected loadError(error: unknown): RawError {
+    return asRawError(error);
   }
 
   /** Runs one batch (a JSON array of `{e: event, n: now}`) and returns the per-record entries. */
@@ -119,8 +117,24 @@ export class IsolateHost extends SessionTable<Session> {
     let taken = 0;
     /** A re-run after a lost isolate stops before the record that was running (`until`). */
     let until: number | undefined;
-    let total = this.call(session, 'begin', [batchJson, 0], 'number') as number;
     let cursor = 0;
+    let total = 0;
+    /** Records `index` as stopped and moves past it. */
+    const stopped = (index: number, kind: IsolateStop['kind'], message = ''): void => {
+      chunks.push(JSON.stringify([{ i: index, e: stopError(kind, limits, message) }]));
+      taken = index + 1;
+    };
+    /** Starts the batch (again) from the first record without results, up to `until` when re-running. */
+    const restart = (): void => {
+      cursor = taken;
+      total = this.call(session!, 'begin', until === undefined ? [batchJson, taken] : [batchJson, taken, until], 'number') as number;
+    };
+    /** A fresh isolate for the session, from the state as of the results taken so far. */
+    const rebuild = (): void => {
+      session = this.replace(id, session!);
+      rebuilt++;
+    };
+    restart();
     for (;;) {
       const started = Date.now();
       try {
@@ -139,87 +153,67 @@ export class IsolateHost extends SessionTable<Session> {
         if (outcome === 2) continue;
         if (until === undefined) break;
         // The re-run reached the record that exhausted the lost isolate: report it, go on after it.
-        chunks.push(this.take(session));
-        chunks.push(JSON.stringify([{ i: until, e: stopError('memory', limits) }]));
-        taken = until + 1;
-        cursor = taken;
+        chunks.push(this.takeResults(session));
+        stopped(until, 'memory');
         until = undefined;
         if (taken >= total) break;
-        total = this.call(session, 'begin', [batchJson, taken], 'number') as number;
+        restart();
       } catch (error) {
         this.beat();
         const stop = this.classify(session, error);
         const running = this.runningRecord(session, cursor, total);
-        if (stop.kind !== 'memory' && !session.isolate.isDisposed) {
-          // A record that started late in a long call gets its full deadline: run it again in a call of its own.
-          const ran = Date.now() - session.cell[4]!;
+        const ran = Date.now() - session.cell[4]!;
+        const results = stop.kind === 'memory' || session.isolate.isDisposed ? undefined : this.safeTake(session);
+        if (results !== undefined) {
+          // The isolate still answers: keep what it did, then go on from the stopped record on a
+          // fresh isolate (whatever that record left queued goes with the old one). A record that
+          // started late in a long call gets its full deadline: it runs again in a call of its own.
+          chunks.push(results);
+          taken = running;
           const genuine = stop.kind !== 'timeout' || ran >= limits.timeoutMs - 10 || session.perCall === 1;
-          const results = this.safeTake(session);
-          if (results !== undefined) {
-            chunks.push(results);
-            taken = running;
-            if (genuine) {
-              if (stop.kind === 'timeout') timeouts++;
-              chunks.push(JSON.stringify([{ i: running, e: stopError(stop.kind, limits, stop.message) }]));
-              taken = running + 1;
-            } else {
-              session.perCall = 1;
-            }
-            // Whatever the stopped record left queued in the isolate goes with it: continue on a fresh one.
-            session = this.replace(id, session);
-            rebuilt++;
-            cursor = taken;
-            if (until !== undefined && taken >= until) {
-              // A re-run stopped exactly at the record that exhausted the lost isolate.
-              if (taken === until) {
-                chunks.push(JSON.stringify([{ i: until, e: stopError('memory', limits) }]));
-                taken = until + 1;
-                cursor = taken;
-              }
-              until = undefined;
-            }
-            if (taken >= total || timeouts >= limits.maxTimeoutsPerBatch) {
-              skipRest(chunks, taken, total, timeouts >= limits.maxTimeoutsPerBatch ? `skipped: the transform was stopped on ${timeouts} events of this batch` : null);
-              break;
-            }
-            total = this.call(session, 'begin', [batchJson, taken, ...(until !== undefined ? [until] : [])], 'number') as number;
-            continue;
+          if (genuine) {
+            if (stop.kind === 'timeout') timeouts++;
+            stopped(running, stop.kind, stop.message);
+          } else {
+            session.perCall = 1;
           }
+          rebuild();
+          if (until !== undefined && taken >= until) {
+            // A re-run stopped exactly at the record that exhausted the lost isolate.
+            if (taken === until) stopped(until, 'memory');
+            until = undefined;
+          }
+          if (taken >= total || timeouts >= limits.maxTimeoutsPerBatch) {
+            skipRest(chunks, taken, total, timeouts >= limits.maxTimeoutsPerBatch ? `skipped: the transform was stopped on ${timeouts} events of this batch` : null);
+            break;
+          }
+          restart();
+          continue;
         }
         // The isolate is gone (memory) or cannot answer: a fresh one re-runs the records whose
         // results were lost, from the state as of the last results taken, up to the running record.
-        session = this.replace(id, session);
-        rebuilt++;
+        rebuild();
         if (rebuilt > total + 2) {
           skipRest(chunks, taken, total, 'skipped: the sandbox had to be rebuilt too many times in this batch');
           break;
         }
-        if (until !== undefined && running >= until) {
-          // Lost again while re-running: report the record that was running and move past it.
-          chunks.push(JSON.stringify([{ i: running, e: stopError(stop.kind, limits, stop.message) }]));
-          taken = running + 1;
+        // Lost again at or past the record a re-run stops before (or with nothing to re-run): that record is the one.
+        if ((until !== undefined && running >= until) || running <= taken) {
+          stopped(running, stop.kind, stop.message);
           until = undefined;
         } else {
           until = running;
         }
-        if (until !== undefined && until <= taken) {
-          chunks.push(JSON.stringify([{ i: until, e: stopError(stop.kind, limits, stop.message) }]));
-          taken = until + 1;
-          until = undefined;
-        }
-        cursor = taken;
         if (taken >= total) break;
-        total = this.call(session, 'begin', [batchJson, taken, ...(until !== undefined ? [until] : [])], 'number') as number;
+        restart();
       }
     }
     let last: string;
     try {
-      last = this.take(session);
-      applyState(session.state, last);
+      last = this.takeResults(session);
     } catch {
       // The results of the records since the last stop are lost: they fail, and commit nothing.
-      session = this.replace(id, session);
-      rebuilt++;
+      rebuild();
       last = '[]';
       const lost = [];
       for (let index = taken; index < total; index++) lost.push({ i: index, e: { kind: 'crash', name: 'SandboxError', message: 'the sandbox could not hand over the results of this event', stack: '' } });
@@ -299,9 +293,11 @@ export class IsolateHost extends SessionTable<Session> {
     return undefined;
   }
 
-  private take(session: Session, timeout?: number): string {
+  /** The results since the last take, with their state changes applied to the host's copy of the state. */
+  private takeResults(session: Session, timeout?: number): string {
     const text = this.call(session, 'take', [], 'string', timeout) as string;
     if (text.charCodeAt(0) !== 91 || text.charCodeAt(text.length - 1) !== 93) throw new IsolateStop('crash', 'the sandbox returned malformed results');
+    applyState(session.state, text);
     return text;
   }
 
@@ -309,9 +305,7 @@ export class IsolateHost extends SessionTable<Session> {
   private safeTake(session: Session): string | undefined {
     try {
       // Short: an isolate that cannot hand over its results at once is given up for a fresh one.
-      const results = this.take(session, 250);
-      applyState(session.state, results);
-      return results;
+      return this.takeResults(session, 250);
     } catch {
       return undefined;
     }

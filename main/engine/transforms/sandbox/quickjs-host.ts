@@ -126,16 +126,12 @@ export class SandboxHost extends SessionTable<Session> {
     return new SandboxHost(wasm ?? (await compileQuickJS()), hooks);
   }
 
-  /** Compiles the module into a fresh runtime; a load error (syntax, import, a throw at top level) is returned, not thrown. */
-  async open(id: string, spec: OpenSpec): Promise<{ ok: true } | { ok: false; error: RawError }> {
-    this.close(id);
-    try {
-      const session = await this.load(spec, spec.state);
-      this.sessions.set(id, session);
-      return { ok: true };
-    } catch (error) {
-      return { ok: false, error: asRawError(error) };
-    }
+  protected loadSession(spec: OpenSpec): Promise<Session> {
+    return this.load(spec, spec.state);
+  }
+
+  protected loadError(error: unknown): RawError {
+    return asRawError(error);
   }
 
   /** Runs one batch (a JSON array of `{e: event, n: now}`) and returns the per-record entries. */

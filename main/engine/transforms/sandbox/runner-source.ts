@@ -88,7 +88,7 @@ export const RUNNER_SOURCE = String.raw`(function () {
       if (!inRecord) return;
       if (logCount >= MAX_LOG_LINES) return;
       var message = '';
-      for (var i = 0; i < arguments.length; i++) message += (i === 0 ? '' : ' ') + StringOf(describe(arguments[i]));
+      for (var i = 0; i < arguments.length; i++) message += (i === 0 ? '' : ' ') + describe(arguments[i]);
       if (message.length > MAX_LOG_CHARS) message = cut(message, 0, MAX_LOG_CHARS) + '…';
       var line = '{"level":' + JSONstringify(level) + ',"message":' + JSONstringify(message) + '}';
       logs = logs === null ? line : logs + ',' + line;
