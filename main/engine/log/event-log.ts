@@ -56,7 +56,8 @@ import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
-import { applyMemoryPragmas, databaseBytes, loadSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
+import { FastStatement } from './fast-insert.js';
+import { applyMemoryPragmas, databaseBytes, loadSqlJs, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ interface OpenSegment {
   pending: number;
   measuredBytes: number;
   admittedBytes: number;
-  insert: { one: ReturnType<Database['prepare']>; many: ReturnType<Database['prepare']> } | null;
+  insert: { one: FastStatement; many: FastStatement } | null;
   sealing: boolean;
   sealRetryAt: number;
   /** Rows were deleted (deleteStream): the position map has entries for rows that are gone. */
@@ -1225,7 +1226,10 @@ class SegmentedEventLog implements EventLog {
 
   private insertRows(segment: OpenSegment, events: PreparedEvent[], from = 0, to = events.length): void {
     if (to <= from) return;
-    const statements = (segment.insert ??= { one: segment.db.prepare(INSERT_ONE), many: segment.db.prepare(INSERT_MANY) });
+    const statements = (segment.insert ??= {
+      one: new FastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_ONE), ROW_WIDTH),
+      many: new FastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_MANY), ROWS_PER_INSERT * ROW_WIDTH),
+    });
     const many: SqlValue[] = new Array(ROWS_PER_INSERT * ROW_WIDTH);
     const one: SqlValue[] = new Array(ROW_WIDTH);
     segment.db.run('BEGIN');

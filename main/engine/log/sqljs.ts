@@ -8,10 +8,17 @@ import type { BindParams, Database, SqlJsStatic, SqlValue } from 'sql.js';
 export type { Database, SqlValue, BindParams };
 
 let loading: Promise<SqlJsStatic> | undefined;
+let loaded: SqlJsStatic | undefined;
 
 export function loadSqlJs(): Promise<SqlJsStatic> {
-  loading ??= initSqlJs();
+  loading ??= initSqlJs().then((module) => (loaded = module));
   return loading;
+}
+
+/** The module, once `loadSqlJs` has resolved (every database here was made by it). */
+export function loadedSqlJs(): SqlJsStatic {
+  if (!loaded) throw new Error('sql.js is not loaded yet');
+  return loaded;
 }
 
 /** Where sql.js lives, for worker threads that load their own copy. */
