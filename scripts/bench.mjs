@@ -42,7 +42,9 @@ await build({
   logLevel: 'warning',
 });
 
-const child = spawn(process.execPath, ['--expose-gc', '--no-node-snapshot', '--enable-source-maps', outfile, ...args], { stdio: 'inherit', cwd: root });
+// BENCH_NODE_ARGS adds Node flags, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile a run.
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+const child = spawn(process.execPath, ['--expose-gc', '--no-node-snapshot', '--enable-source-maps', ...nodeArgs, outfile, ...args], { stdio: 'inherit', cwd: root });
 const forward = (signal) => child.kill(signal);
 process.on('SIGINT', forward);
 process.on('SIGTERM', forward);

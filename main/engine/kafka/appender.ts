@@ -12,6 +12,12 @@ export interface AppenderLimits {
   /** Largest single log append. */
   maxAppendEvents: number;
   maxAppendBytes: number;
+  /**
+   * Appends started before the earlier ones are durable. The log admits (validates, deduplicates,
+   * serializes) the next one while the previous one is being written and synced, and commits
+   * several together; completions are still reported in order.
+   */
+  maxInFlight: number;
 }
 
 export const DEFAULT_APPENDER_LIMITS: AppenderLimits = {
@@ -21,6 +27,7 @@ export const DEFAULT_APPENDER_LIMITS: AppenderLimits = {
   // 20-40 % slower), and a batch that small still amortizes its fsync.
   maxAppendEvents: 1000,
   maxAppendBytes: 2 * 1024 * 1024,
+  maxInFlight: 3,
 };
 
 interface Item {
@@ -102,27 +109,44 @@ export class LogAppender {
   }
 
   private async loop(): Promise<void> {
-    while (this.queue.length > 0 && !this.failure) {
-      const batch: NewEvent[] = [];
-      let bytes = 0;
-      while (this.queue.length > 0) {
-        const next = this.queue[0]!;
-        if (batch.length > 0 && (batch.length + next.events.length > this.limits.maxAppendEvents || bytes + next.bytes > this.limits.maxAppendBytes)) break;
-        this.queue.shift();
-        for (const event of next.events) batch.push(event);
-        bytes += next.bytes;
-      }
+    // Started appends, oldest first; each is reported durable only after the ones before it.
+    const inFlight: { done: Promise<unknown>; events: NewEvent[]; bytes: number }[] = [];
+    const settleOldest = async (): Promise<boolean> => {
+      const oldest = inFlight.shift()!;
       try {
-        await this.append(batch);
+        await oldest.done;
       } catch (error) {
         this.failure = error;
         this.wake();
+        return false;
+      }
+      this.queuedBytes -= oldest.bytes;
+      this.queuedEvents -= oldest.events.length;
+      this.onDurable(oldest.events, oldest.bytes);
+      this.wake();
+      return true;
+    };
+    for (;;) {
+      while (this.queue.length > 0 && !this.failure && inFlight.length < Math.max(1, this.limits.maxInFlight)) {
+        const batch: NewEvent[] = [];
+        let bytes = 0;
+        while (this.queue.length > 0) {
+          const next = this.queue[0]!;
+          if (batch.length > 0 && (batch.length + next.events.length > this.limits.maxAppendEvents || bytes + next.bytes > this.limits.maxAppendBytes)) break;
+          this.queue.shift();
+          for (const event of next.events) batch.push(event);
+          bytes += next.bytes;
+        }
+        const done = this.append(batch);
+        done.catch(() => undefined); // settled in order below; never unhandled meanwhile
+        inFlight.push({ done, events: batch, bytes });
+      }
+      if (inFlight.length === 0) return;
+      if (!(await settleOldest())) {
+        // After a failure nothing more is reported durable; let the rest settle quietly.
+        await Promise.allSettled(inFlight.splice(0).map((entry) => entry.done));
         return;
       }
-      this.queuedBytes -= bytes;
-      this.queuedEvents -= batch.length;
-      this.onDurable(batch, bytes);
-      this.wake();
     }
   }
 

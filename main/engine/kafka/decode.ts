@@ -15,6 +15,7 @@
 // change events. Keys are text (UTF-8) or, when not UTF-8, base64 with a note.
 import { isUtf8 } from 'node:buffer';
 import type { Header, JsonValue, NewEvent, Op } from '../../../shared/events.js';
+import { attachValueJson } from '../log/index.js';
 
 /** The parts of a kafkajs message the decoder reads. */
 export interface KafkaRecordLike {
@@ -127,6 +128,8 @@ function firstNonSpace(text: string): string {
 
 interface DecodedValue {
   value: JsonValue | null;
+  /** `value`'s JSON text as received, when `value` is exactly that text parsed. */
+  json?: string;
   valueBytes?: string;
   note?: string;
   op?: Op;
@@ -160,9 +163,10 @@ export function decodeValue(bytes: Buffer | null): DecodedValue {
   if (hasLongDigitRun(bytes) && hasUnsafeInteger(parsed)) {
     result.valueBytes = bytes.toString('base64');
     result.note = NOTE_BIG_INTEGERS;
-  }
+  } else result.json = text;
   const debezium = debeziumEnvelope(parsed);
   if (debezium) {
+    if (debezium.envelope !== parsed) delete result.json; // unwrapped from {schema, payload}
     result.value = debezium.envelope;
     if (debezium.op) result.op = debezium.op;
   }
@@ -242,6 +246,8 @@ export function decodeRecord(topic: string, partition: number, message: KafkaRec
   const decoded = decodeValue(message.value);
   if (decoded.note) notes.push(decoded.note);
   const event: NewEvent = { stream, position, key, value: decoded.value, headers, eventTime, ingestTime: options.ingestTime };
+  // The log stores the JSON text as it came instead of serializing the parsed value again.
+  if (decoded.json !== undefined) attachValueJson(event, decoded.json);
   if (decoded.valueBytes !== undefined) event.valueBytes = decoded.valueBytes;
   if (decoded.op) event.op = decoded.op;
   if (notes.length > 0) event.decodeError = notes.join('; ');

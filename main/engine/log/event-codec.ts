@@ -32,6 +32,23 @@ export interface PreparedEvent {
 
 export type PrepareResult = { ok: true; event: PreparedEvent } | { ok: false; stream: string; position: string; size: number; reason: string };
 
+/**
+ * The value's JSON text as the source delivered it (a Kafka record's bytes, already parsed once to
+ * decode it). The log stores that text instead of serializing the parsed value again. The key is a
+ * symbol, so it never crosses IPC or a worker boundary (structured clone drops symbol keys): only
+ * engine code that has just parsed the text can attach it.
+ */
+const VALUE_JSON = Symbol('eddy.valueJson');
+
+/**
+ * Marks `text` as the JSON of `event.value` (which must be `JSON.parse(text)`, unchanged since).
+ * Texts spanning lines are not kept: a journal line must stay one line.
+ */
+export function attachValueJson<T extends object>(event: T, text: string): T {
+  if (text.indexOf('\n') === -1 && text.indexOf('\r') === -1) (event as Record<symbol, unknown>)[VALUE_JSON] = text;
+  return event;
+}
+
 function describe(value: unknown): string {
   return typeof value === 'string' ? value.slice(0, 200) : '';
 }
@@ -75,7 +92,8 @@ export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResu
   let headers: string;
   try {
     keyJson = toJson(event.key, 'key');
-    valueJson = toJson(event.value, 'value');
+    const attached = (event as Record<symbol, unknown>)[VALUE_JSON];
+    valueJson = typeof attached === 'string' && event.value !== null && event.value !== undefined ? attached : toJson(event.value, 'value');
     headers = headersJson(event.headers);
   } catch (error) {
     // RangeError here means a value too large to even serialize: refuse it, never crash.

@@ -203,3 +203,36 @@ describe('jsonErrorOffset', () => {
     expect(jsonErrorOffset('  {"a": [1, {"b": null}], "c": -1.5e3}  ')).toBe(-1);
   });
 });
+
+describe('JSON text kept as received', () => {
+  it('stores the record text verbatim when it is the value, and reads back the same value after a restart', async () => {
+    const { openEventLog } = await import('../../../main/engine/log/index.js');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'eddy-raw-json-'));
+    try {
+      const texts = [
+        '{ "id" : 1, "note": "spaces kept" }', // verbatim: what Kafka held
+        '{\n  "id": 2,\n  "pretty": true\n}', // spans lines: serialized again (a journal line is one line)
+        JSON.stringify({ schema: { type: 'struct' }, payload: { before: null, after: { id: 3 }, source: { table: 't' }, op: 'c' } }), // unwrapped: serialized
+        '{"id":4,"big":12345678901234567890}', // precision note: serialized, bytes kept
+      ];
+      const events = texts.map((text, i) => decodeRecord('raw', 0, record(Buffer.from(text), { offset: String(i) }), options).event);
+      let log = await openEventLog({ dir, backgroundVerifyDelayMs: null });
+      expect((await log.append(events)).appended).toBe(4);
+      const stored = async () => (await log.query(`SELECT value FROM events WHERE stream = 'kafka:raw' ORDER BY seq`, { maxRows: 100, timeoutMs: 10_000 })).rows.map((row) => row[0]);
+      const expected = [texts[0], '{"id":2,"pretty":true}', '{"before":null,"after":{"id":3},"source":{"table":"t"},"op":"c"}', '{"id":4,"big":12345678901234567000}'];
+      expect(await stored()).toEqual(expected);
+      await log.close();
+      // After a restart (journal and snapshot), the same text and values.
+      log = await openEventLog({ dir, backgroundVerifyDelayMs: null });
+      expect(await stored()).toEqual(expected);
+      const page = await log.read({ stream: 'kafka:raw', limit: 10 });
+      expect([...page.events].sort((a, b) => a.seq - b.seq).map((event) => event.value)).toEqual(events.map((event) => event.value));
+      await log.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
