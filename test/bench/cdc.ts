@@ -176,8 +176,11 @@ async function postgresSection(): Promise<void> {
 
         const log = await openEventLog({ dir: path.join(dir, `log-${round}`), backgroundVerifyDelayMs: null });
         const eddyStarted = performance.now();
+        const eddyCpu = process.cpuUsage();
         const captured = await runPostgresCapture(spec(slots.eddy), log, () => undefined, signal);
         const eddyMs = performance.now() - eddyStarted;
+        const eddyCpuUsage = process.cpuUsage(eddyCpu);
+        const eddyCpuMs = (eddyCpuUsage.user + eddyCpuUsage.system) / 1000;
         await log.close();
         if (captured.events !== changes) throw new Error(`Eddy captured ${captured.events} events, expected ${changes}`);
 
@@ -187,7 +190,7 @@ async function postgresSection(): Promise<void> {
         const bareMs = performance.now() - bareStarted;
 
         const round_ = { eddy: rate(changes, eddyMs), peer: peerMs === undefined ? 0 : rate(changes, peerMs), bare: rate(nullSink.count, bareMs) };
-        console.log(`[postgres] round ${round + 1}: Eddy ${format(round_.eddy, 'events/s')} (${(eddyMs / 1000).toFixed(2)} s), pg_recvlogical ${format(round_.peer, 'events/s')}${peerMs ? ` (${(peerMs / 1000).toFixed(2)} s)` : ''}, Eddy without the log ${format(round_.bare, 'events/s')}`);
+        console.log(`[postgres] round ${round + 1}: Eddy ${format(round_.eddy, 'events/s')} (${(eddyMs / 1000).toFixed(2)} s, process CPU ${((100 * eddyCpuMs) / eddyMs).toFixed(0)} % of one core), pg_recvlogical ${format(round_.peer, 'events/s')}${peerMs ? ` (${(peerMs / 1000).toFixed(2)} s)` : ''}, Eddy without the log ${format(round_.bare, 'events/s')}`);
         best = { eddy: Math.max(best.eddy, round_.eddy), peer: Math.max(best.peer, round_.peer), bare: Math.max(best.bare, round_.bare) };
       } finally {
         for (const slot of Object.values(slots)) await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => undefined);
