@@ -4,6 +4,7 @@
 import type { EventRecord, Header, JsonValue, Op, StoredEvent } from '../../../shared/events.js';
 import { positionHash } from './position-index.js';
 import type { SqlValue } from './sqljs.js';
+import type { RowLayout } from './fast-insert.js';
 
 /** Columns of `event_rows` in the order every insert binds and every read selects them. */
 export const ROW_COLUMNS = 'seq, stream, position, key, value, value_bytes, decode_error, headers, op, event_time, ingest_time, size';
@@ -28,7 +29,19 @@ export interface PreparedEvent {
   /** UTF-8 bytes of `body`: the event's size in the log. */
   size: number;
   seq: number;
+  /**
+   * UTF-16 lengths of the body's eight value tokens (stream .. op), and whether the string tokens
+   * needed JSON escapes: what the row layout is computed from (absent on replayed journal lines).
+   */
+  tokens?: number[];
+  escaped?: boolean;
 }
+
+/** Ints per row in a RowLayout's `tokens`: eight (start, length) byte pairs, then flags. */
+export const LAYOUT_INTS = 17;
+/** Numbers per row in a RowLayout's `numbers`: seq, event time, ingest time, size. */
+export const LAYOUT_NUMBERS = 4;
+const LAYOUT_ESCAPED = 1;
 
 export type PrepareResult = { ok: true; event: PreparedEvent } | { ok: false; stream: string; position: string; size: number; reason: string };
 
@@ -105,28 +118,41 @@ export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResu
     const bytes = Buffer.byteLength(keyJson ?? '') + Buffer.byteLength(valueJson ?? '') + (valueBytes?.length ?? 0) + Buffer.byteLength(headers);
     if (bytes > maxEventBytes) return fail(`event is ${bytes} bytes, over the ${maxEventBytes}-byte limit`, bytes);
   }
+  const streamText = streamJson(stream);
+  const positionText = JSON.stringify(position);
+  const keyText = keyJson ?? 'null';
+  const valueText = valueJson ?? 'null';
+  const valueBytesText = valueBytes === null ? 'null' : JSON.stringify(valueBytes);
+  const decodeErrorText = decodeError === null ? 'null' : JSON.stringify(decodeError);
+  const opText = op === null ? 'null' : `"${op}"`;
   const body =
     ',' +
-    JSON.stringify(stream) +
+    streamText +
     ',' +
-    JSON.stringify(position) +
+    positionText +
     ',' +
-    (keyJson ?? 'null') +
+    keyText +
     ',' +
-    (valueJson ?? 'null') +
+    valueText +
     ',' +
-    (valueBytes === null ? 'null' : JSON.stringify(valueBytes)) +
+    valueBytesText +
     ',' +
-    (decodeError === null ? 'null' : JSON.stringify(decodeError)) +
+    decodeErrorText +
     ',' +
     headers +
     ',' +
-    (op === null ? 'null' : `"${op}"`) +
+    opText +
     ',' +
     JSON.stringify(event.eventTime) +
     ',' +
     JSON.stringify(event.ingestTime) +
     ']';
+  // A JSON string token is its text in quotes unless something in it had to be escaped.
+  const escaped =
+    streamText.length !== stream.length + 2 ||
+    positionText.length !== position.length + 2 ||
+    (valueBytes !== null && valueBytesText.length !== valueBytes.length + 2) ||
+    (decodeError !== null && decodeErrorText.length !== decodeError.length + 2);
   const size = Buffer.byteLength(body);
   if (size > maxEventBytes) return fail(`event is ${size} bytes, over the ${maxEventBytes}-byte limit`, size);
   return {
@@ -146,8 +172,22 @@ export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResu
       body,
       size,
       seq: 0,
+      tokens: [streamText.length, positionText.length, keyText.length, valueText.length, valueBytesText.length, decodeErrorText.length, headers.length, opText.length],
+      escaped,
     },
   };
+}
+
+let lastStream = '';
+let lastStreamJson = '""';
+
+/** JSON text of a stream name (appends come in runs of one stream: the last one is remembered). */
+function streamJson(stream: string): string {
+  if (stream !== lastStream) {
+    lastStream = stream;
+    lastStreamJson = JSON.stringify(stream);
+  }
+  return lastStreamJson;
 }
 
 export function journalLine(event: PreparedEvent): string {
@@ -162,18 +202,52 @@ export function journalPrefixBytes(seq: number): number {
 /**
  * The journal lines of `events`, joined by newlines, encoded straight into one buffer of
  * `totalBytes` (the sum of prefixes, bodies and separators): no joined string is built first.
+ * With `layout`, also where each row's columns lie in those bytes (for fast-insert.ts); every
+ * event must then carry its `tokens`.
  */
-export function encodeJournalLines(events: PreparedEvent[], totalBytes: number): Buffer {
+export function encodeJournalLines(events: PreparedEvent[], totalBytes: number, layout?: RowLayout): Buffer {
   const buffer = Buffer.allocUnsafe(totalBytes);
   let offset = 0;
   for (let i = 0; i < events.length; i++) {
     const event = events[i]!;
     if (i > 0) buffer[offset++] = 0x0a;
     offset += buffer.write('[' + event.seq, offset, 'latin1');
+    if (layout) layRow(layout, i, event, offset);
     offset += buffer.write(event.body, offset, 'utf8');
   }
   if (offset !== totalBytes) throw new Error(`journal record is ${offset} bytes, expected ${totalBytes}`);
   return buffer;
+}
+
+/** Records row `row`'s column byte ranges, its body starting at byte `bodyStart` of the payload. */
+function layRow(layout: RowLayout, row: number, event: PreparedEvent, bodyStart: number): void {
+  const lengths = event.tokens;
+  if (!lengths) throw new Error('a laid-out journal record needs prepared token lengths');
+  const t = row * LAYOUT_INTS;
+  const ascii = event.size === event.body.length;
+  let chars = 1; // past the leading comma
+  let bytes = bodyStart + 1;
+  for (let k = 0; k < 8; k++) {
+    const length = lengths[k]!;
+    // ASCII bodies: bytes are characters. Otherwise measure what precedes and the token itself.
+    const start = ascii ? bytes : bodyStart + Buffer.byteLength(event.body.slice(0, chars));
+    const byteLength = ascii ? length : Buffer.byteLength(event.body.slice(chars, chars + length));
+    layout.tokens[t + 2 * k] = start;
+    layout.tokens[t + 2 * k + 1] = byteLength;
+    chars += length + 1;
+    bytes = start + byteLength + 1;
+  }
+  layout.tokens[t + 16] = event.escaped ? LAYOUT_ESCAPED : 0;
+  const n = row * LAYOUT_NUMBERS;
+  layout.numbers[n] = event.seq;
+  layout.numbers[n + 1] = event.eventTime;
+  layout.numbers[n + 2] = event.ingestTime;
+  layout.numbers[n + 3] = event.size;
+}
+
+/** An empty layout for `count` rows. */
+export function newRowLayout(count: number): RowLayout {
+  return { tokens: new Int32Array(count * LAYOUT_INTS), numbers: new Float64Array(count * LAYOUT_NUMBERS), count };
 }
 
 /** Parses one journal line back into a prepared event (replay after a restart). */

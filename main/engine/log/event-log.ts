@@ -32,6 +32,7 @@ import {
   bindRow,
   encodeJournalLines,
   journalPrefixBytes,
+  newRowLayout,
   parseJournalLine,
   prepareEvent,
   preparedToEvent,
@@ -56,8 +57,8 @@ import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
-import { FastStatement } from './fast-insert.js';
-import { applyMemoryPragmas, databaseBytes, loadSqlJs, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
+import { fastStatement, insertLaidOutRows, type FastStatement, type RowLayout } from './fast-insert.js';
+import { applyMemoryPragmas, databaseBytes, loadSqlJs, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue, type Statement } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -242,7 +243,7 @@ interface OpenSegment {
   pending: number;
   measuredBytes: number;
   admittedBytes: number;
-  insert: { one: FastStatement; many: FastStatement } | null;
+  insert: { one: FastStatement; many: FastStatement; oneSql: Statement; manySql: Statement } | null;
   sealing: boolean;
   sealRetryAt: number;
   /** Rows were deleted (deleteStream): the position map has entries for rows that are gone. */
@@ -267,6 +268,8 @@ interface Batch {
   events: PreparedEvent[];
   originals: unknown[];
   payload: Buffer;
+  /** Where each row's columns lie in `payload`: rows are inserted straight from those bytes. */
+  layout: RowLayout;
   result: AppendResult;
   resolve: (result: AppendResult) => void;
   reject: (error: unknown) => void;
@@ -1064,12 +1067,13 @@ class SegmentedEventLog implements EventLog {
         originals[i] = fresh[from + i]!.original;
         payloadBytes += journalPrefixBytes(event.seq) + event.size;
       }
-      const payload = encodeJournalLines(events, payloadBytes);
+      const layout = newRowLayout(count);
+      const payload = encodeJournalLines(events, payloadBytes, layout);
       segment.pending++;
       segment.admittedBytes += sliceBytes;
       slices.push(
         new Promise<AppendResult>((resolve, reject) => {
-          this.queue.push({ segment, events, originals, payload, result, resolve, reject, inserted: false });
+          this.queue.push({ segment, events, originals, payload, layout, result, resolve, reject, inserted: false });
         }),
       );
       this.queuedBytes += payload.length;
@@ -1224,12 +1228,41 @@ class SegmentedEventLog implements EventLog {
     }
   }
 
+  private insertStatements(segment: OpenSegment): NonNullable<OpenSegment['insert']> {
+    if (!segment.insert) {
+      const oneSql = segment.db.prepare(INSERT_ONE);
+      const manySql = segment.db.prepare(INSERT_MANY);
+      segment.insert = {
+        oneSql,
+        manySql,
+        one: fastStatement(loadedSqlJs(), segment.db, oneSql, ROW_WIDTH),
+        many: fastStatement(loadedSqlJs(), segment.db, manySql, ROWS_PER_INSERT * ROW_WIDTH),
+      };
+    }
+    return segment.insert;
+  }
+
+  /** Inserts rows `[from, to)` of a batch straight from its journal bytes, in one transaction. */
+  private insertLaidOut(segment: OpenSegment, batch: Batch, skip: ((row: number) => boolean) | null, from: number, to: number): void {
+    const statements = this.insertStatements(segment);
+    segment.db.run('BEGIN');
+    try {
+      insertLaidOutRows(loadedSqlJs(), segment.db, { statement: statements.manySql, rows: ROWS_PER_INSERT }, statements.oneSql, batch.payload, batch.layout, skip, from, to);
+      segment.db.run('COMMIT');
+    } catch (error) {
+      try {
+        segment.db.run('ROLLBACK');
+      } catch {
+        // The original error is the one worth reporting.
+      }
+      throw error;
+    }
+  }
+
+  /** Inserts prepared events (replaying journals at start) with the bound-values path. */
   private insertRows(segment: OpenSegment, events: PreparedEvent[], from = 0, to = events.length): void {
     if (to <= from) return;
-    const statements = (segment.insert ??= {
-      one: new FastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_ONE), ROW_WIDTH),
-      many: new FastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_MANY), ROWS_PER_INSERT * ROW_WIDTH),
-    });
+    const statements = this.insertStatements(segment);
     const many: SqlValue[] = new Array(ROWS_PER_INSERT * ROW_WIDTH);
     const one: SqlValue[] = new Array(ROW_WIDTH);
     segment.db.run('BEGIN');
@@ -1275,10 +1308,11 @@ class SegmentedEventLog implements EventLog {
     for (const batch of group) {
       if (batch.inserted) continue;
       const segment = batch.segment;
-      const visible = batch.events.filter((e) => e.seq >= this.hiddenBelow(e.stream));
-      for (let from = 0; from < visible.length; from += ROWS_PER_SLICE) {
+      // Rows of a stream deleted meanwhile stay out.
+      const skip = batch.events.some((e) => e.seq < this.hiddenBelow(e.stream)) ? (row: number) => batch.events[row]!.seq < this.hiddenBelow(batch.events[row]!.stream) : null;
+      for (let from = 0; from < batch.events.length; from += ROWS_PER_SLICE) {
         if (from > 0) await yieldToEventLoop();
-        this.insertRows(segment, visible, from, Math.min(visible.length, from + ROWS_PER_SLICE));
+        this.insertLaidOut(segment, batch, skip, from, Math.min(batch.events.length, from + ROWS_PER_SLICE));
       }
       batch.inserted = true;
       segment.version++;

@@ -3,9 +3,9 @@
 // (research/reliability.md 2.1: export closes and reopens the connection).
 import { createRequire } from 'node:module';
 import initSqlJs from 'sql.js';
-import type { BindParams, Database, SqlJsStatic, SqlValue } from 'sql.js';
+import type { BindParams, Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
 
-export type { Database, SqlValue, BindParams };
+export type { Database, SqlValue, BindParams, Statement };
 
 let loading: Promise<SqlJsStatic> | undefined;
 let loaded: SqlJsStatic | undefined;
@@ -55,6 +55,8 @@ export function databaseBytes(db: Database): number {
  * Pragmas for databases whose durability comes from our journal, not SQLite's: the rollback journal
  * stays in memory (so a failed statement still rolls back) and nothing pretends to sync.
  */
+const MEMORY_PRAGMAS = 'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;';
+
 export function applyMemoryPragmas(db: Database): void {
-  db.run('PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;');
+  db.run(MEMORY_PRAGMAS);
 }

@@ -2,7 +2,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { EddyError } from '../../../shared/contract.js';
-import type { StoredEvent } from '../../../shared/events.js';
+import type { NewEvent, StoredEvent } from '../../../shared/events.js';
 import { openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
 import { orderEvent, range, removeTempDirs, tempDir, waitFor } from './helpers.js';
 
@@ -96,6 +96,52 @@ describe('event log: append and read', () => {
     expect(stats[0]!.count).toBe(5010);
     // The same position in another stream is another event.
     expect(await reopened.append([{ ...orderEvent(1), stream: 'other' }])).toMatchObject({ appended: 1 });
+    await reopened.close();
+  });
+
+  it('stores every column exactly: rows are inserted straight from their journal bytes, whatever the text', async () => {
+    // Each row's columns are bound by their byte ranges in the journal record (the row layout):
+    // odd text in every column (quotes, escapes, non-ASCII before and inside a token) must land
+    // exactly, in open and sealed segments, and after a restart (snapshot and journal replay).
+    const odd = (i: number): NewEvent => ({
+      stream: i % 2 ? 'odd "stream" \\ ü' : 'plain',
+      position: `p/${i}/"quoted"/é/😀/\n`,
+      key: i % 3 ? { id: i, name: 'Zoë "Z"' } : null,
+      value: i % 5 === 0 ? null : { text: `línea ${i}\u2028 "x" \\ 中文 😀`, n: i / 3, nested: [1, { a: null }] },
+      valueBytes: i % 5 === 0 ? Buffer.from([0xff, i & 0xff]).toString('base64') : undefined,
+      decodeError: i % 5 === 0 ? `not "UTF-8" at byte ${i}\ttab` : undefined,
+      headers: i % 2 ? [{ key: 'trace "id"', value: `t-${i}-ß` }] : [],
+      op: (['c', 'u', 'd', 'r'] as const)[i % 4],
+      eventTime: 1_700_000_000_000 + i * 7,
+      ingestTime: 1_700_000_000_500 + i,
+    });
+    const dir = tempDir();
+    const log = await small(dir, { segmentBytes: 64 * 1024 });
+    const inputs = Array.from({ length: 1200 }, (_, i) => odd(i));
+    for (let i = 0; i < inputs.length; i += 100) await log.append(inputs.slice(i, i + 100));
+    await waitFor(async () => (await sealedCount(dir)) >= 2);
+    const expectSame = async (where: EventLog) => {
+      for (const stream of ['plain', 'odd "stream" \\ ü']) {
+        const stored = await readAll(where, stream, 'oldest', 500);
+        const wanted = inputs.filter((e) => e.stream === stream);
+        expect(stored.map((e) => ({ stream: e.stream, position: e.position, key: e.key, value: e.value, valueBytes: e.valueBytes, decodeError: e.decodeError, headers: e.headers, op: e.op, eventTime: e.eventTime, ingestTime: e.ingestTime }))).toEqual(
+          wanted.map((e) => ({ ...e, key: e.key ?? null, value: e.value ?? null })),
+        );
+      }
+      // SQL (one result row per segment) sees the same text in sealed and open segments.
+      const perSegment = (await where.query('SELECT count(*), sum(length(value)) FROM events WHERE decode_error IS NULL', { maxRows: 100, timeoutMs: 10_000 })).rows;
+      expect(perSegment.length).toBeGreaterThanOrEqual(3);
+      const clean = inputs.filter((e) => !e.decodeError);
+      expect(perSegment.reduce((sum, row) => sum + (row[0] as number), 0)).toBe(clean.length);
+      expect(perSegment.reduce((sum, row) => sum + ((row[1] as number | null) ?? 0), 0)).toBe(clean.reduce((sum, e) => sum + [...JSON.stringify(e.value)].length, 0));
+    };
+    await expectSame(log);
+    // Appending the same positions again stores nothing.
+    expect((await log.append(inputs.slice(1100))).duplicates).toBe(100);
+    await log.close();
+    const reopened = await small(dir, { segmentBytes: 64 * 1024 });
+    await expectSame(reopened);
+    expect((await reopened.append(inputs.slice(0, 300))).duplicates).toBe(300);
     await reopened.close();
   });
 

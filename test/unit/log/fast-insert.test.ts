@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { FastStatement } from '../../../main/engine/log/fast-insert.js';
+import { fastStatement } from '../../../main/engine/log/fast-insert.js';
 import { loadSqlJs, queryRows, type SqlValue } from '../../../main/engine/log/sqljs.js';
 
 async function table() {
@@ -9,7 +9,7 @@ async function table() {
   return { SQL, db };
 }
 
-describe('FastStatement (binding through raw memory)', () => {
+describe('fastStatement (binding through raw memory)', () => {
   it('stores exactly what sql.js own binding stores, for every kind of value', async () => {
     const { SQL, db } = await table();
     const rows: SqlValue[][] = [
@@ -19,7 +19,7 @@ describe('FastStatement (binding through raw memory)', () => {
       [4, '😀'.repeat(30_000), 1_767_225_600_123, 3, ''],
       [5, null, 2 ** 53 - 1, -1e-300, 'y'.repeat(5 * 1024 * 1024)],
     ];
-    const fast = new FastStatement(SQL, db, db.prepare('INSERT INTO t VALUES (?,?,?,?,?)'), 5);
+    const fast = fastStatement(SQL, db, db.prepare('INSERT INTO t VALUES (?,?,?,?,?)'), 5);
     for (const row of rows) fast.run(row);
     // The same rows through sql.js's own binding, shifted by 100, as the reference.
     const plain = db.prepare('INSERT INTO t VALUES (?,?,?,?,?)');
@@ -36,7 +36,7 @@ describe('FastStatement (binding through raw memory)', () => {
 
   it('binds every row of a multi-row statement and reports SQLite errors, staying usable after one', async () => {
     const { SQL, db } = await table();
-    const fast = new FastStatement(SQL, db, db.prepare('INSERT INTO t (id, a) VALUES (?,?),(?,?),(?,?)'), 6);
+    const fast = fastStatement(SQL, db, db.prepare('INSERT INTO t (id, a) VALUES (?,?),(?,?),(?,?)'), 6);
     fast.run([1, 'one', 2, 'two', 3, 'three']);
     expect(() => fast.run([4, 'four', 1, 'duplicate id', 5, 'five'])).toThrow(/UNIQUE constraint failed: t\.id/);
     fast.run([4, 'four', 5, 'five', 6, 'six']);
