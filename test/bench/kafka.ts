@@ -98,12 +98,17 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
     const started = performance.now();
     const stop = { follow: false };
     const plan = await planCapture(admin, [{ topic }], { kind: 'oldest' }, stop);
+    // Time during which at least one append is outstanding (several may be in flight at once).
+    let outstanding = 0;
+    let since = 0;
     const append = async (events: NewEvent[]) => {
       if (withoutLog) return { duplicates: 0 };
-      const began = performance.now();
-      const result = await log.append(events);
-      appendMs += performance.now() - began;
-      return result;
+      if (outstanding++ === 0) since = performance.now();
+      try {
+        return await log.append(events);
+      } finally {
+        if (--outstanding === 0) appendMs += performance.now() - since;
+      }
     };
     const result = await runCapture({ kafka, plan, stop, append, maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
     const elapsed = performance.now() - started;
