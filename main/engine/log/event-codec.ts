@@ -4,7 +4,7 @@
 import type { EventRecord, Header, JsonValue, Op, StoredEvent } from '../../../shared/events.js';
 import { positionHash } from './position-index.js';
 import type { SqlValue } from './sqljs.js';
-import type { RowLayout } from './fast-insert.js';
+import { LAYOUT_ESCAPED, LAYOUT_INTS, LAYOUT_NUMBERS, type RowLayout } from './fast-insert.js';
 
 /** Columns of `event_rows` in the order every insert binds and every read selects them. */
 export const ROW_COLUMNS = 'seq, stream, position, key, value, value_bytes, decode_error, headers, op, event_time, ingest_time, size';
@@ -37,11 +37,6 @@ export interface PreparedEvent {
   escaped?: boolean;
 }
 
-/** Ints per row in a RowLayout's `tokens`: eight (start, length) byte pairs, then flags. */
-export const LAYOUT_INTS = 17;
-/** Numbers per row in a RowLayout's `numbers`: seq, event time, ingest time, size. */
-export const LAYOUT_NUMBERS = 4;
-const LAYOUT_ESCAPED = 1;
 
 export type PrepareResult = { ok: true; event: PreparedEvent } | { ok: false; stream: string; position: string; size: number; reason: string };
 
@@ -227,7 +222,7 @@ function layRow(layout: RowLayout, row: number, event: PreparedEvent, bodyStart:
   const ascii = event.size === event.body.length;
   let chars = 1; // past the leading comma
   let bytes = bodyStart + 1;
-  for (let k = 0; k < 8; k++) {
+  for (let k = 0; k < lengths.length; k++) {
     const length = lengths[k]!;
     // ASCII bodies: bytes are characters. Otherwise measure what precedes and the token itself.
     const start = ascii ? bytes : bodyStart + Buffer.byteLength(event.body.slice(0, chars));
@@ -237,7 +232,7 @@ function layRow(layout: RowLayout, row: number, event: PreparedEvent, bodyStart:
     chars += length + 1;
     bytes = start + byteLength + 1;
   }
-  layout.tokens[t + 16] = event.escaped ? LAYOUT_ESCAPED : 0;
+  layout.tokens[t + LAYOUT_INTS - 1] = event.escaped ? LAYOUT_ESCAPED : 0;
   const n = row * LAYOUT_NUMBERS;
   layout.numbers[n] = event.seq;
   layout.numbers[n + 1] = event.eventTime;

@@ -58,7 +58,7 @@ import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
 import { fastStatement, insertLaidOutRows, type FastStatement, type RowLayout } from './fast-insert.js';
-import { applyMemoryPragmas, databaseBytes, loadSqlJs, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue, type Statement } from './sqljs.js';
+import { applyMemoryPragmas, databaseBytes, loadSqlJs, inTransaction, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -243,7 +243,7 @@ interface OpenSegment {
   pending: number;
   measuredBytes: number;
   admittedBytes: number;
-  insert: { one: FastStatement; many: FastStatement; oneSql: Statement; manySql: Statement } | null;
+  insert: { one: FastStatement; many: FastStatement } | null;
   sealing: boolean;
   sealRetryAt: number;
   /** Rows were deleted (deleteStream): the position map has entries for rows that are gone. */
@@ -1229,34 +1229,17 @@ class SegmentedEventLog implements EventLog {
   }
 
   private insertStatements(segment: OpenSegment): NonNullable<OpenSegment['insert']> {
-    if (!segment.insert) {
-      const oneSql = segment.db.prepare(INSERT_ONE);
-      const manySql = segment.db.prepare(INSERT_MANY);
-      segment.insert = {
-        oneSql,
-        manySql,
-        one: fastStatement(loadedSqlJs(), segment.db, oneSql, ROW_WIDTH),
-        many: fastStatement(loadedSqlJs(), segment.db, manySql, ROWS_PER_INSERT * ROW_WIDTH),
-      };
-    }
+    segment.insert ??= {
+      one: fastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_ONE), ROW_WIDTH),
+      many: fastStatement(loadedSqlJs(), segment.db, segment.db.prepare(INSERT_MANY), ROWS_PER_INSERT * ROW_WIDTH),
+    };
     return segment.insert;
   }
 
   /** Inserts rows `[from, to)` of a batch straight from its journal bytes, in one transaction. */
   private insertLaidOut(segment: OpenSegment, batch: Batch, skip: ((row: number) => boolean) | null, from: number, to: number): void {
     const statements = this.insertStatements(segment);
-    segment.db.run('BEGIN');
-    try {
-      insertLaidOutRows(loadedSqlJs(), segment.db, { statement: statements.manySql, rows: ROWS_PER_INSERT }, statements.oneSql, batch.payload, batch.layout, skip, from, to);
-      segment.db.run('COMMIT');
-    } catch (error) {
-      try {
-        segment.db.run('ROLLBACK');
-      } catch {
-        // The original error is the one worth reporting.
-      }
-      throw error;
-    }
+    inTransaction(segment.db, () => insertLaidOutRows(statements.many, statements.one, batch.payload, batch.layout, skip, from, to));
   }
 
   /** Inserts prepared events (replaying journals at start) with the bound-values path. */
@@ -1265,8 +1248,7 @@ class SegmentedEventLog implements EventLog {
     const statements = this.insertStatements(segment);
     const many: SqlValue[] = new Array(ROWS_PER_INSERT * ROW_WIDTH);
     const one: SqlValue[] = new Array(ROW_WIDTH);
-    segment.db.run('BEGIN');
-    try {
+    inTransaction(segment.db, () => {
       let i = from;
       for (; i + ROWS_PER_INSERT <= to; i += ROWS_PER_INSERT) {
         for (let j = 0; j < ROWS_PER_INSERT; j++) bindRow(many, j * ROW_WIDTH, events[i + j]!);
@@ -1276,15 +1258,7 @@ class SegmentedEventLog implements EventLog {
         bindRow(one, 0, events[i]!);
         statements.one.run(one);
       }
-      segment.db.run('COMMIT');
-    } catch (error) {
-      try {
-        segment.db.run('ROLLBACK');
-      } catch {
-        // The original error is the one worth reporting.
-      }
-      throw error;
-    }
+    });
   }
 
   private recordApplied(segment: OpenSegment, events: PreparedEvent[]): void {

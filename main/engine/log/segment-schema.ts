@@ -2,7 +2,7 @@
 // version a segment was written with. Sealed segments are immutable files, so they are migrated in
 // memory each time they are loaded; the active segment is migrated once and snapshotted.
 import { EddyError } from '../../../shared/contract.js';
-import { type Database, queryValue } from './sqljs.js';
+import { type Database, inTransaction, queryValue } from './sqljs.js';
 
 export interface Migration {
   version: number;
@@ -54,15 +54,10 @@ export function migrate(db: Database, migrations: readonly Migration[], what: st
   }
   for (const migration of migrations) {
     if (migration.version <= from) continue;
-    db.run('BEGIN');
-    try {
+    inTransaction(db, () => {
       db.run(migration.sql);
       db.run(`PRAGMA user_version = ${migration.version}`);
-      db.run('COMMIT');
-    } catch (error) {
-      db.run('ROLLBACK');
-      throw error;
-    }
+    });
   }
   return { from, to: latest };
 }

@@ -3,9 +3,9 @@
 // (research/reliability.md 2.1: export closes and reopens the connection).
 import { createRequire } from 'node:module';
 import initSqlJs from 'sql.js';
-import type { BindParams, Database, SqlJsStatic, SqlValue, Statement } from 'sql.js';
+import type { BindParams, Database, SqlJsStatic, SqlValue } from 'sql.js';
 
-export type { Database, SqlValue, BindParams, Statement };
+export type { Database, SqlValue, BindParams };
 
 let loading: Promise<SqlJsStatic> | undefined;
 let loaded: SqlJsStatic | undefined;
@@ -42,6 +42,23 @@ export function queryRows(db: Database, sql: string, params?: BindParams): SqlVa
   }
 }
 
+/** Runs `action` in a transaction: committed when it returns, rolled back (and rethrown) when it throws. */
+export function inTransaction<T>(db: Database, action: () => T): T {
+  db.run('BEGIN');
+  try {
+    const result = action();
+    db.run('COMMIT');
+    return result;
+  } catch (error) {
+    try {
+      db.run('ROLLBACK');
+    } catch {
+      // The original error is the one worth reporting.
+    }
+    throw error;
+  }
+}
+
 export function queryValue(db: Database, sql: string, params?: BindParams): SqlValue | undefined {
   return queryRows(db, sql, params)[0]?.[0];
 }
@@ -55,8 +72,6 @@ export function databaseBytes(db: Database): number {
  * Pragmas for databases whose durability comes from our journal, not SQLite's: the rollback journal
  * stays in memory (so a failed statement still rolls back) and nothing pretends to sync.
  */
-const MEMORY_PRAGMAS = 'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;';
-
 export function applyMemoryPragmas(db: Database): void {
-  db.run(MEMORY_PRAGMAS);
+  db.run('PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;');
 }

@@ -10,7 +10,7 @@ import type { JsonValue } from '../../../shared/events.js';
 import { writeFileAtomic } from '../log/atomic-file.js';
 import { nodeFs } from '../log/fs-layer.js';
 import { checkReadOnlySql } from '../log/query-guard.js';
-import { loadSqlJs, queryRows, type Database, type SqlValue } from '../log/sqljs.js';
+import { inTransaction, loadSqlJs, queryRows, type Database, type SqlValue } from '../log/sqljs.js';
 import { planRows, type TableSinkShape } from './rows.js';
 import { recordIdentity, type Row, type Sink, type SinkCommitResult, type SinkLineage, type SinkRecord } from './sink.js';
 
@@ -94,14 +94,7 @@ export class Warehouse {
   /** Rows of one epoch and the sink's progress, in one transaction, then the image is persisted. */
   async commit(work: (db: Database) => void): Promise<void> {
     await this.exclusive(async () => {
-      this.db.run('BEGIN');
-      try {
-        work(this.db);
-        this.db.run('COMMIT');
-      } catch (error) {
-        this.db.run('ROLLBACK');
-        throw error;
-      }
+      inTransaction(this.db, () => work(this.db));
       await this.persist();
     });
   }
