@@ -8,7 +8,8 @@
 //                             it is the speed limit to track.
 //
 // Debezium-style values of about 450 bytes. Each contender runs twice, alternating, and the better
-// run counts (the machines are noisy). Settings: BENCH_KAFKA_RECORDS (default 200000),
+// run counts (the machines are noisy). `--capture-only [--without-log]` runs just Eddy's capture,
+// to profile it (test/bench/README.md). Settings: BENCH_KAFKA_RECORDS (default 200000),
 // BENCH_KAFKA_PARTITIONS (default 4), KAFKA_BROKERS (else test/services/.env, else 127.0.0.1:9092).
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -170,6 +171,18 @@ async function main(): Promise<void> {
   let peakQueueMb = 0;
   let appendShare = 0;
   let kcatError: string | undefined;
+  if (process.argv.includes('--capture-only')) {
+    // For profiling the capture alone (BENCH_NODE_ARGS="--cpu-prof ..."): no peers, no metrics.
+    try {
+      for (let round = 0; round < 2; round++) console.log(`capture ${fmt((await eddyCapture(kafka, topic, process.argv.includes('--without-log'))).rate)}/s`);
+    } finally {
+      const admin = kafka.admin();
+      await admin.connect();
+      await admin.deleteTopics({ topics: [topic] }).catch(() => undefined);
+      await admin.disconnect();
+    }
+    return;
+  }
   try {
     for (let round = 0; round < 2; round++) {
       bare.push(await bareConsumer(kafka, topic));

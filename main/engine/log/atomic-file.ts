@@ -15,7 +15,8 @@ export type CrashPoint =
   | 'file-write' // half of a snapshot/segment/manifest temp file is written
   | 'file-rename' // the temp file is complete and synced, not yet renamed
   | 'file-renamed' // renamed, the directory not yet synced
-  | 'seal-commit'; // a sealed segment file is published, the manifest does not list it yet
+  | 'seal-commit' // a sealed segment file is published, the manifest does not list it yet
+  | 'segment-build'; // a complete segment's database is about to be built off the event loop
 
 export interface DurabilityHooks {
   at(point: CrashPoint, detail: string): Promise<void> | void;

@@ -54,11 +54,12 @@ import {
 import { QueryRunner, type WorkerSegment } from './query-worker.js';
 import { checkReadOnlySql } from './query-guard.js';
 import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
+import { SegmentBuilder, type BuiltSegment } from './segment-builder.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
 import { fastStatement, insertLaidOutRows, type FastStatement, type RowLayout } from './fast-insert.js';
-import { applyMemoryPragmas, databaseBytes, loadSqlJs, inTransaction, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
+import { MEMORY_PRAGMAS, applyMemoryPragmas, databaseBytes, loadSqlJs, inTransaction, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -90,6 +91,12 @@ export interface EventLogOptions {
   snapshotBytes?: number;
   /** Memory for sealed segments loaded for reads (default 32 MiB). */
   cacheBytes?: number;
+  /**
+   * Appends only journal; a worker thread builds each sealed segment's database (default true).
+   * False: every append also inserts its rows into the open segment's database, as reads do once
+   * a segment is read.
+   */
+  buildInBackground?: boolean;
   /** While appends are paused (disk full), how much may wait before new appends are refused (default 64 MiB). */
   maxPendingBytes?: number;
   /** How often retention runs (default 60 s). */
@@ -212,6 +219,8 @@ const ROWS_PER_SLICE = 1000;
 const EVENTS_PER_SLICE = 1000;
 /** Database bytes per event byte, to estimate a segment's size before its rows are inserted. */
 const ROW_OVERHEAD = 1.5;
+/** Complete deferred segments that may wait for the builder before appends wait for it. */
+const MAX_UNBUILT_SEGMENTS = 2;
 /** Largest journal record an append builds; bigger appends are split into several records. */
 const RECORD_BYTES = 16 * MiB;
 
@@ -250,6 +259,20 @@ interface OpenSegment {
   rowsDeleted: boolean;
   /** Bumped on every change: the query worker's copy is reused while it matches. */
   version: number;
+  /**
+   * Durable rows are not in `db` yet but in `unindexed` (journal bytes and layouts): appends only
+   * journal, and the sealed database is built off the event loop (segment-builder.ts). The first
+   * read of the segment inserts them (`indexNow`) and the segment stays indexed from then on.
+   */
+  deferred: boolean;
+  unindexed: UnindexedRows[];
+}
+
+interface UnindexedRows {
+  payload: Buffer;
+  layout: RowLayout;
+  /** Event bytes (what `admittedBytes` counted). */
+  bytes: number;
 }
 
 interface SealedSegment {
@@ -364,6 +387,11 @@ class SegmentedEventLog implements EventLog {
   private readonly onProblem: EventLogOptions['onProblem'];
   private readonly retentionIntervalMs: number;
   private readonly verifyDelayMs: number | null;
+  /** Builds sealed segments of deferred rows (null: appends insert their rows themselves). */
+  private readonly builder: SegmentBuilder | null;
+  /** Waiting for a seal to finish (appends, when too many deferred segments wait to be built). */
+  private sealWaiters: (() => void)[] = [];
+  private builderFailed = false;
 
   constructor(options: EventLogOptions) {
     this.fs = options.fs ?? nodeFs;
@@ -378,6 +406,18 @@ class SegmentedEventLog implements EventLog {
     this.hooks = options.hooks;
     this.onProblem = options.onProblem;
     this.cache = new SegmentCache(options.cacheBytes ?? 32 * MiB, (id) => this.loadSealed(id));
+    this.builder =
+      options.buildInBackground === false
+        ? null
+        : new SegmentBuilder({
+            sqlJsPath: sqlJsModulePath(),
+            pragmas: MEMORY_PRAGMAS,
+            migrations: SEGMENT_MIGRATIONS.map(({ version, sql }) => ({ version, sql })),
+            insertOne: INSERT_ONE,
+            insertMany: INSERT_MANY,
+            rowWidth: ROW_WIDTH,
+            rowsPerInsert: ROWS_PER_INSERT,
+          });
     this.queryRunner = new QueryRunner({
       sqlJsPath: sqlJsModulePath(),
       cacheBytes: options.cacheBytes ?? 32 * MiB,
@@ -470,7 +510,7 @@ class SegmentedEventLog implements EventLog {
     for (const segment of [...this.sealed, ...this.openSegments]) maxId = Math.max(maxId, segment.id);
     this.nextSegmentId = maxId + 1;
     if (this.openSegments.length === 0 || this.openSegments[this.openSegments.length - 1]!.state !== 'active') {
-      this.openSegments.push(await this.newOpenSegment(this.nextSegmentId++));
+      this.openSegments.push(await this.newOpenSegment(this.nextSegmentId++, undefined, this.builder !== null));
     }
     // Positions (Bloom filters, open maps) are only needed to append: loaded on the first append, or
     // shortly after opening, so they stay off the path to the first page a user sees.
@@ -654,7 +694,8 @@ class SegmentedEventLog implements EventLog {
     return readPositionIndexHead(this.fs, this.file(relative));
   }
 
-  private async newOpenSegment(id: number, db?: Database): Promise<OpenSegment> {
+  /** A segment for appends (`deferred`: rows wait as journal bytes) or for recovery (given `db`). */
+  private async newOpenSegment(id: number, db?: Database, deferred = false): Promise<OpenSegment> {
     const SQL = await loadSqlJs();
     const database = db ?? new SQL.Database();
     applyMemoryPragmas(database);
@@ -687,6 +728,8 @@ class SegmentedEventLog implements EventLog {
       sealRetryAt: 0,
       rowsDeleted: false,
       version: 0,
+      deferred: deferred && !db,
+      unindexed: [],
     };
   }
 
@@ -900,6 +943,7 @@ class SegmentedEventLog implements EventLog {
   private identityOf(segment: OpenSegment, seq: number): { stream: string; position: string } | null {
     const pending = this.pendingBySeq.get(seq);
     if (pending) return pending;
+    this.indexNow(segment);
     const row = queryRows(segment.db, 'SELECT stream, position FROM event_rows WHERE seq = ?', [seq])[0];
     return row ? { stream: row[0] as string, position: row[1] as string } : null;
   }
@@ -1090,7 +1134,20 @@ class SegmentedEventLog implements EventLog {
   private async rotate(): Promise<OpenSegment> {
     const previous = this.openSegments[this.openSegments.length - 1]!;
     previous.state = 'sealing';
-    const next = await this.newOpenSegment(this.nextSegmentId++);
+    // Deferred segments wait for the builder as bytes in memory: when appends outrun it, they wait.
+    while (!this.closing && this.openSegments.filter((s) => s.state === 'sealing' && s.deferred).length > MAX_UNBUILT_SEGMENTS) {
+      this.startDueSeals();
+      await new Promise<void>((resolve) => {
+        const handle = setTimeout(done, 100);
+        const waiters = this.sealWaiters;
+        function done(): void {
+          clearTimeout(handle);
+          resolve();
+        }
+        waiters.push(done);
+      });
+    }
+    const next = await this.newOpenSegment(this.nextSegmentId++, undefined, this.builder !== null);
     this.openSegments.push(next);
     return next;
   }
@@ -1277,22 +1334,78 @@ class SegmentedEventLog implements EventLog {
     segment.version++;
   }
 
-  /** Inserts a group's rows (invisible to readers until `markDurable`), in slices so other work is not starved. */
+  /** Rows of a stream deleted meanwhile stay out: which rows of the batch to leave out, if any. */
+  private hiddenRows(batch: Batch): ((row: number) => boolean) | null {
+    return batch.events.some((e) => e.seq < this.hiddenBelow(e.stream)) ? (row: number) => batch.events[row]!.seq < this.hiddenBelow(batch.events[row]!.stream) : null;
+  }
+
+  /** Rows holding `bytes` of events are now in the segment's database. */
+  private accountInserted(segment: OpenSegment, bytes: number): void {
+    segment.version++;
+    segment.measuredBytes = databaseBytes(segment.db);
+    segment.admittedBytes = Math.max(0, segment.admittedBytes - bytes);
+  }
+
+  /**
+   * Inserts a group's rows (invisible to readers until `markDurable`), in slices so other work is
+   * not starved. Deferred segments are left alone: `markDurable` keeps their rows as bytes.
+   */
   private async insertGroup(group: Batch[]): Promise<void> {
     for (const batch of group) {
-      if (batch.inserted) continue;
+      if (batch.inserted || batch.segment.deferred) continue;
       const segment = batch.segment;
-      // Rows of a stream deleted meanwhile stay out.
-      const skip = batch.events.some((e) => e.seq < this.hiddenBelow(e.stream)) ? (row: number) => batch.events[row]!.seq < this.hiddenBelow(batch.events[row]!.stream) : null;
+      const skip = this.hiddenRows(batch);
       for (let from = 0; from < batch.events.length; from += ROWS_PER_SLICE) {
         if (from > 0) await yieldToEventLoop();
         this.insertLaidOut(segment, batch, skip, from, Math.min(batch.events.length, from + ROWS_PER_SLICE));
       }
       batch.inserted = true;
-      segment.version++;
-      segment.measuredBytes = databaseBytes(segment.db);
-      segment.admittedBytes = Math.max(0, segment.admittedBytes - batch.events.reduce((sum, e) => sum + e.size, 0));
+      this.accountInserted(segment, batchBytes(batch));
     }
+  }
+
+  /**
+   * A durable batch the writer did not insert: a deferred segment keeps its bytes (unless some rows
+   * must stay out: a stream deleted meanwhile); otherwise its rows go into the database now.
+   */
+  private applyUninserted(batch: Batch): void {
+    const segment = batch.segment;
+    const skip = this.hiddenRows(batch);
+    if (segment.deferred && !skip) {
+      segment.unindexed.push({ payload: batch.payload, layout: batch.layout, bytes: batchBytes(batch) });
+      return;
+    }
+    this.indexNow(segment);
+    this.insertLaidOut(segment, batch, skip, 0, batch.events.length);
+    batch.inserted = true;
+    this.accountInserted(segment, batchBytes(batch));
+  }
+
+  /**
+   * Inserts a deferred segment's rows into its database, which then takes every later row as it
+   * comes: the first read of a segment (or a snapshot, a deletion, an integrity check) pays once.
+   */
+  private indexNow(segment: OpenSegment): void {
+    if (!segment.deferred) return;
+    const rows = segment.unindexed;
+    segment.deferred = false;
+    segment.unindexed = [];
+    if (rows.length === 0) return;
+    const statements = this.insertStatements(segment);
+    try {
+      inTransaction(segment.db, () => {
+        for (const chunk of rows) insertLaidOutRows(statements.many, statements.one, chunk.payload, chunk.layout, null, 0, chunk.layout.count);
+      });
+    } catch (error) {
+      // Rolled back: the rows are still only bytes, as before.
+      segment.deferred = true;
+      segment.unindexed = rows;
+      throw error;
+    }
+    this.accountInserted(
+      segment,
+      rows.reduce((sum, chunk) => sum + chunk.bytes, 0),
+    );
   }
 
   /** The group is in the journal and synced: account for it, make it visible, resolve the appends. */
@@ -1300,6 +1413,15 @@ class SegmentedEventLog implements EventLog {
     const now = this.now();
     for (const batch of group) {
       const segment = batch.segment;
+      if (!batch.inserted && !this.broken) {
+        try {
+          this.applyUninserted(batch);
+        } catch (error) {
+          // Durable in the journal, so the append stands; the database is behind it from here.
+          this.broken = error instanceof Error ? error : new Error(String(error));
+          this.report('error', `The event log could not index events in its database (${errorMessage(error)}); appends are stopped. Restart Eddy to recover from the journal.`);
+        }
+      }
       this.queuedBytes -= batch.payload.length;
       // A stream deleted meanwhile: its rows are gone from the database, keep them out of the stats.
       this.recordApplied(segment, batch.events.filter((e) => e.seq >= this.hiddenBelow(e.stream)));
@@ -1353,6 +1475,8 @@ class SegmentedEventLog implements EventLog {
   // Snapshots and sealing
 
   private snapshotDue(segment: OpenSegment): boolean {
+    // A deferred segment is indexed for it (exportImage): with the default `snapshotBytes` a segment
+    // filled by appends rotates before that, and its journal is its record until it is sealed.
     return segment.state === 'active' && !segment.snapshotting && segment.journalBytesSinceSnapshot >= this.snapshotBytes;
   }
 
@@ -1381,6 +1505,7 @@ class SegmentedEventLog implements EventLog {
   }
 
   private exportImage(segment: OpenSegment): Uint8Array {
+    this.indexNow(segment);
     const image = segment.db.export();
     // sql.js before 1.10 closed and reopened the connection in export() (statements gone, pragmas
     // reset); 1.16 exports through SQLite's backup API. Statements are prepared afresh either way.
@@ -1450,8 +1575,9 @@ class SegmentedEventLog implements EventLog {
         return;
       }
       await this.ensurePositions();
+      const built = await this.buildInBackground(segment);
       // Everything describing the image is captured in the same synchronous step as the export.
-      const image = this.exportImage(segment);
+      const image = built?.image ?? this.exportImage(segment);
       const entries = segment.rowsDeleted ? this.positionEntriesOf(segment.db) : segment.positions.entries();
       const stats = {
         firstSeq: segment.firstSeq,
@@ -1464,7 +1590,7 @@ class SegmentedEventLog implements EventLog {
       await this.appendsBreathe();
       const index = encodePositionIndex(entries.hashes, entries.seqs, segment.rowsDeleted ? undefined : segment.positions);
       await this.appendsBreathe();
-      const { sha256, crc } = await checksumsInSlices(image);
+      const { sha256, crc } = built ? { sha256: built.sha256, crc: built.crc32 } : await checksumsInSlices(image);
       await writeFileAtomic(this.fs, this.file(segmentFile(segment.id)), [image], { hooks: this.hooks });
       await writeFileAtomic(this.fs, this.file(indexFile(segment.id)), [index], { hooks: this.hooks });
       const head = await readPositionIndexHead(this.fs, this.file(indexFile(segment.id)));
@@ -1483,6 +1609,7 @@ class SegmentedEventLog implements EventLog {
           if (sealed) sealed.head = head;
           // Not kept in the read cache: in streaming use nobody reads it soon, and memory must stay flat.
           segment.db.close();
+          segment.unindexed = [];
         },
       );
       await segment.journal?.close().catch(() => undefined);
@@ -1496,7 +1623,42 @@ class SegmentedEventLog implements EventLog {
         this.report('warning', `Could not seal segment ${segment.id} (${errorMessage(error)}); it stays open and is retried shortly. Nothing is lost.`);
         this.timer(5_000, () => this.startDueSeals());
       }
+    } finally {
+      const waiters = this.sealWaiters;
+      this.sealWaiters = [];
+      for (const done of waiters) done();
     }
+  }
+
+  /**
+   * The sealed image of a deferred segment, built by the worker from the rows' journal bytes; null
+   * when the segment is indexed here already (it was read), or the build failed or disagrees with
+   * the segment (then it is exported from its database here, as every segment once was).
+   */
+  private async buildInBackground(segment: OpenSegment): Promise<BuiltSegment | null> {
+    if (!this.builder || !segment.deferred || segment.unindexed.length === 0) return null;
+    const request = {
+      capacity: Math.ceil((segment.measuredBytes + segment.admittedBytes * ROW_OVERHEAD) * 1.1) + MiB,
+      chunks: segment.unindexed.map((chunk) => ({ payload: chunk.payload, tokens: chunk.layout.tokens, numbers: chunk.layout.numbers, count: chunk.layout.count })),
+    };
+    let built: BuiltSegment;
+    try {
+      await this.hooks?.at('segment-build', segmentFile(segment.id));
+      built = await this.builder.build(request);
+    } catch (error) {
+      if (!this.builderFailed && !this.closing) {
+        this.builderFailed = true;
+        this.report('warning', `Segment ${segment.id} could not be built in the background (${errorMessage(error)}); it is sealed on the engine's thread instead, which slows appends while it runs.`);
+      }
+      return null;
+    }
+    // Rows deleted meanwhile (a stream deleted while the image was built): the image has them.
+    if (segment.rowsDeleted) return null;
+    if (built.rows !== segment.count) {
+      this.report('warning', `Segment ${segment.id} was built in the background with ${built.rows} rows instead of ${segment.count}; it is sealed on the engine's thread instead.`);
+      return null;
+    }
+    return built;
   }
 
   /**
@@ -1642,7 +1804,10 @@ class SegmentedEventLog implements EventLog {
   private async withDb<T>(segment: Segment, action: (db: Database) => T): Promise<T> {
     if (segment.kind === 'open') {
       // Sealed meanwhile? Its database now lives in the cache.
-      if (this.openSegments.includes(segment)) return action(segment.db);
+      if (this.openSegments.includes(segment)) {
+        this.indexNow(segment);
+        return action(segment.db);
+      }
       const sealed = this.sealed.find((s) => s.id === segment.id);
       if (!sealed) throw new EddyError('NOT_FOUND', `Segment ${segment.id} is gone.`);
       return this.withDb(sealed, action);
@@ -2098,6 +2263,7 @@ class SegmentedEventLog implements EventLog {
     const below = this.hiddenBelow(stream);
     const group = segment.groups.get(stream);
     if (!group || group.firstSeq >= below) return;
+    this.indexNow(segment);
     segment.db.run('DELETE FROM event_rows WHERE stream = ? AND seq < ?', [stream, below]);
     segment.rowsDeleted = true;
     segment.groups.delete(stream);
@@ -2169,6 +2335,7 @@ class SegmentedEventLog implements EventLog {
     for (const segment of ordered) {
       if (segment.kind === 'open') {
         checked.openSegments++;
+        this.indexNow(segment);
         const result = queryRows(segment.db, 'PRAGMA integrity_check')[0]?.[0];
         if (result !== 'ok') issues.push(`open segment ${segment.id}: integrity_check says ${String(result)}`);
         const count = Number(queryRows(segment.db, 'SELECT count(*) FROM event_rows')[0]?.[0]);
@@ -2239,6 +2406,7 @@ class SegmentedEventLog implements EventLog {
     await Promise.allSettled([...this.background]);
     this.closed = true;
     await this.queryRunner.close();
+    await this.builder?.close();
     for (const segment of this.openSegments) {
       await segment.journal?.close().catch(() => undefined);
       segment.db.close();
@@ -2247,6 +2415,13 @@ class SegmentedEventLog implements EventLog {
     this.cache.closeAll();
     this.tails.clear();
   }
+}
+
+/** Event bytes in a batch (what admission counted in `admittedBytes`). */
+function batchBytes(batch: Batch): number {
+  let bytes = 0;
+  for (const event of batch.events) bytes += event.size;
+  return bytes;
 }
 
 function yieldToEventLoop(): Promise<void> {

@@ -226,54 +226,99 @@ export async function lookupPositionIndex(fs: LogFs, file: string, head: Positio
 }
 
 /** Exact map for the open (active or sealing) segments: hash -> seq, or seqs on a collision. */
+/**
+ * An open segment's positions: (hash, seq) pairs in an open-addressing table of typed arrays,
+ * probed linearly. No object per entry: a Map keyed by 53-bit hashes holds a heap number per key,
+ * which costs a microsecond a lookup at capture rates and gives the garbage collector hundreds of
+ * thousands of objects to trace. Several pairs may share a hash (a collision, or a position
+ * deleted and appended again); each takes its own slot.
+ */
 export class OpenPositionMap {
-  private readonly map = new Map<number, number | number[]>();
+  private his = new Uint32Array(1024);
+  private los = new Uint32Array(1024);
+  /** 0: never used; -1: removed (probing goes on past it). */
+  private seqs = new Float64Array(1024);
+  private count = 0;
+  private used = 0;
 
   get size(): number {
-    return this.map.size;
+    return this.count;
+  }
+
+  private static slot(hi: number, lo: number, mask: number): number {
+    return (Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b) >>> 0) & mask;
   }
 
   /** The seq (or seqs, on a collision) stored under `hash`; allocation-free for the common miss. */
   lookup(hash: number): number | readonly number[] | undefined {
-    return this.map.get(hash);
+    const hi = Math.floor(hash / 4294967296);
+    const lo = hash >>> 0;
+    const mask = this.seqs.length - 1;
+    let found: number | number[] | undefined;
+    for (let i = OpenPositionMap.slot(hi, lo, mask); ; i = (i + 1) & mask) {
+      const seq = this.seqs[i]!;
+      if (seq === 0) return found;
+      if (seq > 0 && this.los[i] === lo && this.his[i] === hi) {
+        if (found === undefined) found = seq;
+        else if (typeof found === 'number') found = [found, seq];
+        else found.push(seq);
+      }
+    }
   }
 
   get(hash: number): readonly number[] {
-    const value = this.map.get(hash);
+    const value = this.lookup(hash);
     return value === undefined ? [] : typeof value === 'number' ? [value] : value;
   }
 
   add(hash: number, seq: number): void {
-    const value = this.map.get(hash);
-    if (value === undefined) this.map.set(hash, seq);
-    else if (typeof value === 'number') this.map.set(hash, [value, seq]);
-    else value.push(seq);
+    if ((this.used + 1) * 4 > this.seqs.length * 3) this.grow();
+    const hi = Math.floor(hash / 4294967296);
+    const lo = hash >>> 0;
+    const mask = this.seqs.length - 1;
+    let i = OpenPositionMap.slot(hi, lo, mask);
+    while (this.seqs[i]! > 0) i = (i + 1) & mask;
+    if (this.seqs[i] === 0) this.used++;
+    this.his[i] = hi;
+    this.los[i] = lo;
+    this.seqs[i] = seq;
+    this.count++;
   }
 
   remove(hash: number, seq: number): void {
-    const value = this.map.get(hash);
-    if (value === undefined) return;
-    if (typeof value === 'number') {
-      if (value === seq) this.map.delete(hash);
-      return;
+    const hi = Math.floor(hash / 4294967296);
+    const lo = hash >>> 0;
+    const mask = this.seqs.length - 1;
+    for (let i = OpenPositionMap.slot(hi, lo, mask); this.seqs[i] !== 0; i = (i + 1) & mask) {
+      if (this.seqs[i] === seq && this.los[i] === lo && this.his[i] === hi) {
+        this.seqs[i] = -1;
+        this.count--;
+        return;
+      }
     }
-    const rest = value.filter((s) => s !== seq);
-    if (rest.length === 0) this.map.delete(hash);
-    else this.map.set(hash, rest.length === 1 ? rest[0]! : rest);
+  }
+
+  /** Rehashes into a table twice the size (or the same size, when mostly removed slots fill it). */
+  private grow(): void {
+    const { his, los, seqs } = this;
+    const capacity = this.count * 2 >= seqs.length ? seqs.length * 2 : seqs.length;
+    this.his = new Uint32Array(capacity);
+    this.los = new Uint32Array(capacity);
+    this.seqs = new Float64Array(capacity);
+    this.count = 0;
+    this.used = 0;
+    for (let i = 0; i < seqs.length; i++) if (seqs[i]! > 0) this.add(his[i]! * 4294967296 + los[i]!, seqs[i]!);
   }
 
   /** (hash, seq) pairs for building a sealed segment's sidecar. */
   entries(): { hashes: Float64Array; seqs: Float64Array } {
-    let count = 0;
-    for (const value of this.map.values()) count += typeof value === 'number' ? 1 : value.length;
-    const hashes = new Float64Array(count);
-    const seqs = new Float64Array(count);
-    let i = 0;
-    for (const [hash, value] of this.map) {
-      for (const seq of typeof value === 'number' ? [value] : value) {
-        hashes[i] = hash;
-        seqs[i++] = seq;
-      }
+    const hashes = new Float64Array(this.count);
+    const seqs = new Float64Array(this.count);
+    let n = 0;
+    for (let i = 0; i < this.seqs.length; i++) {
+      if (this.seqs[i]! <= 0) continue;
+      hashes[n] = this.his[i]! * 4294967296 + this.los[i]!;
+      seqs[n++] = this.seqs[i]!;
     }
     return { hashes, seqs };
   }

@@ -72,6 +72,8 @@ export function databaseBytes(db: Database): number {
  * Pragmas for databases whose durability comes from our journal, not SQLite's: the rollback journal
  * stays in memory (so a failed statement still rolls back) and nothing pretends to sync.
  */
+export const MEMORY_PRAGMAS = 'PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;';
+
 export function applyMemoryPragmas(db: Database): void {
-  db.run('PRAGMA journal_mode=MEMORY; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY;');
+  db.run(MEMORY_PRAGMAS);
 }

@@ -87,4 +87,45 @@ describe('position index sidecar', () => {
     expect([...hashes].sort()).toEqual([7, 8]);
     expect([...seqs].sort()).toEqual([2, 3]);
   });
+
+  it('the open-segment map agrees with a plain Map through growth, removals and 53-bit hashes', () => {
+    const map = new OpenPositionMap();
+    const reference = new Map<number, number[]>();
+    let seed = 12345;
+    const random = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+    // Few distinct hashes among many pairs: long collision chains; the top bits vary too.
+    const added: number[] = [];
+    const hashOf = (n: number): number => (n % 3 === 0 ? Number.MAX_SAFE_INTEGER - (n % 977) : (n % 5000) * 4294967296 + (n % 7919));
+    for (let seq = 1; seq <= 60_000; seq++) {
+      const hash = hashOf(random());
+      map.add(hash, seq);
+      const list = reference.get(hash);
+      if (list) list.push(seq);
+      else reference.set(hash, [seq]);
+      added.push(hash);
+      if (seq % 3 === 0) {
+        // Remove an earlier pair: the table fills with removed slots it must probe past and reuse.
+        const victim = added[random() % added.length]!;
+        const seqs = reference.get(victim);
+        if (!seqs) continue;
+        const gone = seqs[random() % seqs.length]!;
+        map.remove(victim, gone);
+        const rest = seqs.filter((s) => s !== gone);
+        if (rest.length > 0) reference.set(victim, rest);
+        else reference.delete(victim);
+      }
+    }
+    let pairs = 0;
+    for (const [hash, seqs] of reference) {
+      pairs += seqs.length;
+      expect([...map.get(hash)].sort((a, b) => a - b)).toEqual(seqs);
+    }
+    expect(map.size).toBe(pairs);
+    expect(map.lookup(123)).toBeUndefined();
+    const { hashes, seqs } = map.entries();
+    expect(hashes.length).toBe(pairs);
+    const fromEntries = new Map<number, number[]>();
+    hashes.forEach((hash, i) => fromEntries.set(hash, [...(fromEntries.get(hash) ?? []), seqs[i]!]));
+    for (const [hash, list] of fromEntries) expect(list.sort((a, b) => a - b)).toEqual(reference.get(hash));
+  });
 });
