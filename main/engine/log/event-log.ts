@@ -10,13 +10,21 @@
 //
 // Write path: `append` validates, deduplicates and assigns seqs (admissions are serialized, so two
 // appends never race on the same position), then queues a journal record. One writer loop takes
-// the queued records as a group (group commit), starts their write + fdatasync, and inserts their
-// rows into the open segment's sql.js database while the disk works; readers see rows only up to
-// `durableSeq`, so nothing is visible, counted or acknowledged before it is durable. Snapshots and
-// seals start between groups, when no write is in flight and every inserted row is durable.
+// the queued records as a group (group commit) and writes + fdatasyncs them; readers see events
+// only up to `durableSeq`, so nothing is visible, counted or acknowledged before it is durable.
+//
+// Indexing is deferred: a new segment keeps its durable rows as journal bytes with their row
+// layout (a RowStore in shared memory), not in its sql.js database, so the capture's thread only
+// journals. When the segment is complete, a worker thread builds its database from those bytes
+// (segment-builder.ts) and the log writes that image as the sealed file. The first read of an open
+// segment (or a snapshot, a deletion, an integrity check, a duplicate check that needs a row)
+// inserts its rows here instead (`indexNow`), and from then on the writer inserts each group's
+// rows while its write is in flight, as a recovered segment's always are. Appends wait when two
+// complete segments wait for the builder, so memory stays bounded whatever the capture rate.
 //
 // An open segment becomes "sealing" once it reaches `segmentBytes`: new appends go to a fresh
-// segment while the old one is exported, written as a sealed file, and listed in the manifest.
+// segment while the old one is built (or exported), written as a sealed file, and listed in the
+// manifest.
 // Snapshots rotate the journal to a new generation, so recovery is "latest good snapshot, then
 // the journals from its generation on"; the previous snapshot and the journals it needs are kept,
 // so a damaged snapshot costs nothing either.
@@ -54,7 +62,7 @@ import {
 import { QueryRunner, type WorkerSegment } from './query-worker.js';
 import { checkReadOnlySql } from './query-guard.js';
 import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
-import { SegmentBuilder, type BuiltSegment } from './segment-builder.js';
+import { RowStore, SegmentBuilder, type BuiltSegment } from './segment-builder.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
 import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
@@ -201,6 +209,11 @@ export interface EventLog {
   problems(): LogProblem[];
   /** Full verification: checksums and SQLite integrity of every file. Slow on big logs. */
   checkIntegrity(): Promise<IntegrityReport>;
+  /**
+   * Resolves once no background work is left: every accepted append is written and every
+   * complete segment sealed (a seal that failed and waits for its retry does not count).
+   */
+  settled(): Promise<void>;
   /** The last seq made durable (0 when empty). */
   readonly lastSeq: number;
   close(): Promise<void>;
@@ -265,14 +278,7 @@ interface OpenSegment {
    * read of the segment inserts them (`indexNow`) and the segment stays indexed from then on.
    */
   deferred: boolean;
-  unindexed: UnindexedRows[];
-}
-
-interface UnindexedRows {
-  payload: Buffer;
-  layout: RowLayout;
-  /** Event bytes (what `admittedBytes` counted). */
-  bytes: number;
+  unindexed: RowStore;
 }
 
 interface SealedSegment {
@@ -729,7 +735,7 @@ class SegmentedEventLog implements EventLog {
       rowsDeleted: false,
       version: 0,
       deferred: deferred && !db,
-      unindexed: [],
+      unindexed: new RowStore(),
     };
   }
 
@@ -1372,7 +1378,7 @@ class SegmentedEventLog implements EventLog {
     const segment = batch.segment;
     const skip = this.hiddenRows(batch);
     if (segment.deferred && !skip) {
-      segment.unindexed.push({ payload: batch.payload, layout: batch.layout, bytes: batchBytes(batch) });
+      segment.unindexed.add(batch.payload, batch.layout, batchBytes(batch));
       return;
     }
     this.indexNow(segment);
@@ -1389,12 +1395,12 @@ class SegmentedEventLog implements EventLog {
     if (!segment.deferred) return;
     const rows = segment.unindexed;
     segment.deferred = false;
-    segment.unindexed = [];
-    if (rows.length === 0) return;
+    segment.unindexed = new RowStore();
+    if (rows.size === 0) return;
     const statements = this.insertStatements(segment);
     try {
       inTransaction(segment.db, () => {
-        for (const chunk of rows) insertLaidOutRows(statements.many, statements.one, chunk.payload, chunk.layout, null, 0, chunk.layout.count);
+        for (const batch of rows.views()) insertLaidOutRows(statements.many, statements.one, batch.payload, batch.layout, null, 0, batch.layout.count);
       });
     } catch (error) {
       // Rolled back: the rows are still only bytes, as before.
@@ -1402,10 +1408,7 @@ class SegmentedEventLog implements EventLog {
       segment.unindexed = rows;
       throw error;
     }
-    this.accountInserted(
-      segment,
-      rows.reduce((sum, chunk) => sum + chunk.bytes, 0),
-    );
+    this.accountInserted(segment, rows.bytes);
   }
 
   /** The group is in the journal and synced: account for it, make it visible, resolve the appends. */
@@ -1609,7 +1612,7 @@ class SegmentedEventLog implements EventLog {
           if (sealed) sealed.head = head;
           // Not kept in the read cache: in streaming use nobody reads it soon, and memory must stay flat.
           segment.db.close();
-          segment.unindexed = [];
+          segment.unindexed = new RowStore();
         },
       );
       await segment.journal?.close().catch(() => undefined);
@@ -1636,11 +1639,8 @@ class SegmentedEventLog implements EventLog {
    * the segment (then it is exported from its database here, as every segment once was).
    */
   private async buildInBackground(segment: OpenSegment): Promise<BuiltSegment | null> {
-    if (!this.builder || !segment.deferred || segment.unindexed.length === 0) return null;
-    const request = {
-      capacity: Math.ceil((segment.measuredBytes + segment.admittedBytes * ROW_OVERHEAD) * 1.1) + MiB,
-      chunks: segment.unindexed.map((chunk) => ({ payload: chunk.payload, tokens: chunk.layout.tokens, numbers: chunk.layout.numbers, count: chunk.layout.count })),
-    };
+    if (!this.builder || !segment.deferred || segment.unindexed.size === 0) return null;
+    const request = segment.unindexed.request(Math.ceil((segment.measuredBytes + segment.admittedBytes * ROW_OVERHEAD) * 1.1) + MiB);
     let built: BuiltSegment;
     try {
       await this.hooks?.at('segment-build', segmentFile(segment.id));
@@ -2309,6 +2309,18 @@ class SegmentedEventLog implements EventLog {
 
   // -------------------------------------------------------------------------------------------
   // Integrity and closing
+
+  async settled(): Promise<void> {
+    this.assertOpen();
+    const sealDue = (): boolean => this.openSegments.some((s) => s.state === 'sealing' && !s.sealing && Date.now() >= s.sealRetryAt);
+    while (!this.closing && (this.writer || this.queue.length > 0 || this.fileWork.size > 0 || sealDue())) {
+      this.kickWriter();
+      this.startDueSeals();
+      await this.writer?.catch(() => undefined);
+      await Promise.allSettled([...this.fileWork]);
+      await yieldToEventLoop();
+    }
+  }
 
   async checkIntegrity(): Promise<IntegrityReport> {
     this.assertOpen();

@@ -54,17 +54,20 @@ describe('event log: segments built in the background', () => {
       expect(await background.append(batch)).toMatchObject({ appended: 150, duplicates: 0 });
       expect(await inline.append(batch)).toMatchObject({ appended: 150, duplicates: 0 });
     }
-    await waitFor(() => files(backgroundDir, 'segments', /\.sqlite$/).length >= 5, 20_000);
+    await background.settled();
     expect(builds.length).toBeGreaterThanOrEqual(5);
     expect(files(backgroundDir, 'segments', /\.sqlite$/).length).toBe(builds.length);
+    // Only the active segment is left open (its journal); every complete one is sealed.
+    expect(files(backgroundDir, 'active', /\.journal$/)).toHaveLength(1);
+    expect((await background.checkIntegrity()).ok).toBe(true);
     // Same events, same seqs, same stored text: from sealed segments (read from their files by
     // the query worker), from the open one, and through replay.
-    await waitFor(() => files(inlineDir, 'segments', /\.sqlite$/).length === builds.length, 20_000);
+    await inline.settled();
+    expect(files(inlineDir, 'segments', /\.sqlite$/)).toHaveLength(builds.length);
     const expected = await dump(inline);
     expect(expected).toHaveLength(3000);
     expect(await dump(background)).toEqual(expected);
     expect(await allEvents(background)).toEqual(await allEvents(inline));
-    expect((await background.checkIntegrity()).ok).toBe(true);
     expect(background.problems()).toEqual([]);
     // Duplicates are still recognized in built segments and in the open one.
     expect(await background.append([...range(0, 10), ...range(2940, 2950)])).toMatchObject({ appended: 0, duplicates: 20 });
@@ -176,7 +179,7 @@ describe('event log: segments built in the background', () => {
 describe('segment builder', () => {
   it('reports a sql.js that cannot be loaded as an error instead of hanging', async () => {
     const broken = new SegmentBuilder({ sqlJsPath: '/nonexistent/sql.js', pragmas: '', migrations: [], insertOne: '', insertMany: '', rowWidth: 12, rowsPerInsert: 64 }, 100);
-    await expect(broken.build({ capacity: 0, chunks: [] })).rejects.toThrow(/nonexistent/);
+    await expect(broken.build({ capacity: 0, chunks: [], batches: [] })).rejects.toThrow(/nonexistent/);
     await broken.close();
   });
 });
