@@ -18,7 +18,8 @@
 // journals. When the segment is complete, a worker thread builds its database from those bytes
 // (segment-builder.ts) and the log writes that image as the sealed file. The first read of an open
 // segment (or a snapshot, a deletion, an integrity check, a duplicate check that needs a row)
-// inserts its rows here instead (`indexNow`), and from then on the writer inserts each group's
+// inserts its rows here instead (`indexNow`; reads do it in slices, `indexInSlices`, so a read
+// during a capture does not stall the engine), and from then on the writer inserts each group's
 // rows while its write is in flight, as a recovered segment's always are. Appends wait when two
 // complete segments wait for the builder, so memory stays bounded whatever the capture rate.
 //
@@ -279,6 +280,8 @@ interface OpenSegment {
    */
   deferred: boolean;
   unindexed: RowStore;
+  /** Reads indexing the segment in slices (indexInSlices), shared by concurrent reads. */
+  indexing: Promise<void> | null;
 }
 
 interface SealedSegment {
@@ -736,6 +739,7 @@ class SegmentedEventLog implements EventLog {
       version: 0,
       deferred: deferred && !db,
       unindexed: new RowStore(),
+      indexing: null,
     };
   }
 
@@ -1387,28 +1391,55 @@ class SegmentedEventLog implements EventLog {
     this.accountInserted(segment, batchBytes(batch));
   }
 
+  /** Inserts up to about `rows` of a deferred segment's waiting rows, in one transaction. */
+  private indexSome(segment: OpenSegment, rows: number): void {
+    const taken = segment.unindexed.take(rows);
+    if (taken.batches.length === 0) return;
+    const statements = this.insertStatements(segment);
+    try {
+      inTransaction(segment.db, () => {
+        for (const batch of taken.batches) insertLaidOutRows(statements.many, statements.one, batch.payload, batch.layout, null, 0, batch.layout.count);
+      });
+    } catch (error) {
+      // Rolled back: those rows are still only bytes, as before.
+      segment.unindexed.untake(taken.batches.length);
+      throw error;
+    }
+    this.accountInserted(segment, taken.bytes);
+  }
+
   /**
    * Inserts a deferred segment's rows into its database, which then takes every later row as it
    * comes: the first read of a segment (or a snapshot, a deletion, an integrity check) pays once.
    */
   private indexNow(segment: OpenSegment): void {
     if (!segment.deferred) return;
-    const rows = segment.unindexed;
+    this.indexSome(segment, Infinity);
     segment.deferred = false;
     segment.unindexed = new RowStore();
-    if (rows.size === 0) return;
-    const statements = this.insertStatements(segment);
-    try {
-      inTransaction(segment.db, () => {
-        for (const batch of rows.views()) insertLaidOutRows(statements.many, statements.one, batch.payload, batch.layout, null, 0, batch.layout.count);
-      });
-    } catch (error) {
-      // Rolled back: the rows are still only bytes, as before.
-      segment.deferred = true;
-      segment.unindexed = rows;
-      throw error;
-    }
-    this.accountInserted(segment, rows.bytes);
+  }
+
+  /**
+   * The same for reads, in slices with the event loop free between them: a read during a capture
+   * does not stall the engine (a full segment is tens of thousands of rows). Stops if the segment
+   * is sealed meanwhile; the caller looks again.
+   */
+  private indexInSlices(segment: OpenSegment): Promise<void> {
+    segment.indexing ??= (async () => {
+      try {
+        while (segment.deferred && this.openSegments.includes(segment)) {
+          if (segment.unindexed.pending === 0) {
+            this.indexNow(segment);
+            return;
+          }
+          this.indexSome(segment, ROWS_PER_SLICE);
+          await yieldToEventLoop();
+        }
+      } finally {
+        segment.indexing = null;
+      }
+    })();
+    return segment.indexing;
   }
 
   /** The group is in the journal and synced: account for it, make it visible, resolve the appends. */
@@ -1804,6 +1835,7 @@ class SegmentedEventLog implements EventLog {
   private async withDb<T>(segment: Segment, action: (db: Database) => T): Promise<T> {
     if (segment.kind === 'open') {
       // Sealed meanwhile? Its database now lives in the cache.
+      if (segment.deferred) await this.indexInSlices(segment);
       if (this.openSegments.includes(segment)) {
         this.indexNow(segment);
         return action(segment.db);

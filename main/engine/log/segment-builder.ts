@@ -55,13 +55,18 @@ const align8 = (n: number): number => (n + 7) & ~7;
  */
 export class RowStore {
   private readonly chunks: SharedArrayBuffer[] = [];
-  private readonly stored: StoredBatch[] = [];
+  private readonly stored: (StoredBatch & { bytes: number })[] = [];
   private used = 0;
-  /** Event bytes stored (what admission counted). */
-  bytes = 0;
+  /** Batches already taken (inserted into the segment's database by the engine). */
+  private taken = 0;
 
   get size(): number {
     return this.stored.length;
+  }
+
+  /** Batches not taken yet. */
+  get pending(): number {
+    return this.stored.length - this.taken;
   }
 
   add(payload: Uint8Array, layout: RowLayout, bytes: number): void {
@@ -81,13 +86,28 @@ export class RowStore {
     const at = tokens + align8(tokensBytes);
     new Uint8Array(buffer, at, payload.length).set(payload);
     this.used = at + align8(payload.length);
-    this.stored.push({ chunk, payload: at, payloadBytes: payload.length, tokens, numbers, count: layout.count });
-    this.bytes += bytes;
+    this.stored.push({ chunk, payload: at, payloadBytes: payload.length, tokens, numbers, count: layout.count, bytes });
   }
 
-  /** Each stored batch as journal bytes and layout (views into the shared chunks). */
-  views(): { payload: Uint8Array; layout: RowLayout }[] {
-    return this.stored.map((batch) => viewBatch(this.chunks, batch));
+  /**
+   * The next batches not taken yet, up to about `rows` rows (at least one batch), as journal bytes
+   * and layouts (views into the shared chunks), with their event bytes. `untake` gives them back.
+   */
+  take(rows: number): { batches: { payload: Uint8Array; layout: RowLayout }[]; bytes: number } {
+    const batches: { payload: Uint8Array; layout: RowLayout }[] = [];
+    let bytes = 0;
+    let count = 0;
+    while (this.taken < this.stored.length && (batches.length === 0 || count + this.stored[this.taken]!.count <= rows)) {
+      const batch = this.stored[this.taken++]!;
+      batches.push(viewBatch(this.chunks, batch));
+      bytes += batch.bytes;
+      count += batch.count;
+    }
+    return { batches, bytes };
+  }
+
+  untake(batches: number): void {
+    this.taken -= batches;
   }
 
   request(capacity: number): BuildRequest {

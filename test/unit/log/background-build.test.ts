@@ -96,6 +96,28 @@ describe('event log: segments built in the background', () => {
     await reopened.close();
   });
 
+  it('a read of a large segment waiting as bytes indexes it in slices, with the event loop free between them', async () => {
+    const log = await openEventLog({ dir: tempDir(), ...DEFERRED, segmentBytes: 64 * 1024 * 1024 });
+    for (let i = 0; i < 20_000; i += 1000) await log.append(range(i, i + 1000));
+    // Other work keeps getting turns while the read indexes 20,000 rows (1,000 a slice).
+    let turns = 0;
+    let reading = true;
+    const spin = (): void => {
+      turns++;
+      if (reading) setImmediate(spin);
+    };
+    setImmediate(spin);
+    const [page, again] = await Promise.all([log.read({ stream: orderEvent(0).stream, limit: 5 }), log.read({ stream: orderEvent(0).stream, direction: 'oldest', limit: 5 })]);
+    reading = false;
+    expect(turns).toBeGreaterThanOrEqual(10);
+    expect(page.events.map((e) => e.position)).toEqual(range(19_995, 20_000).map((e) => e.position).reverse());
+    expect(again.events.map((e) => e.position)).toEqual(range(0, 5).map((e) => e.position));
+    await log.append(range(20_000, 20_100));
+    expect((await log.query('SELECT count(*) FROM events', { maxRows: 1, timeoutMs: 10_000 })).rows).toEqual([[20_100]]);
+    expect((await log.checkIntegrity()).ok).toBe(true);
+    await log.close();
+  }, 30_000);
+
   it('deleting a stream from a segment waiting to be built removes exactly its rows', async () => {
     const dir = tempDir();
     const log = await openEventLog({ dir, ...DEFERRED, segmentBytes: 64 * 1024 * 1024 });
