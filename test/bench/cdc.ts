@@ -186,11 +186,14 @@ async function postgresSection(): Promise<void> {
 
         const nullSink = new NullSink();
         const bareStarted = performance.now();
+        const bareCpu = process.cpuUsage();
         await runPostgresCapture(spec(slots.bare), nullSink, () => undefined, signal);
         const bareMs = performance.now() - bareStarted;
+        const bareCpuUsage = process.cpuUsage(bareCpu);
+        const perEvent = (usage: NodeJS.CpuUsage): string => `${((usage.user + usage.system) / changes).toFixed(1)} µs/event`;
 
         const round_ = { eddy: rate(changes, eddyMs), peer: peerMs === undefined ? 0 : rate(changes, peerMs), bare: rate(nullSink.count, bareMs) };
-        console.log(`[postgres] round ${round + 1}: Eddy ${format(round_.eddy, 'events/s')} (${(eddyMs / 1000).toFixed(2)} s, process CPU ${((100 * eddyCpuMs) / eddyMs).toFixed(0)} % of one core), pg_recvlogical ${format(round_.peer, 'events/s')}${peerMs ? ` (${(peerMs / 1000).toFixed(2)} s)` : ''}, Eddy without the log ${format(round_.bare, 'events/s')}`);
+        console.log(`[postgres] round ${round + 1}: Eddy ${format(round_.eddy, 'events/s')} (${(eddyMs / 1000).toFixed(2)} s, process CPU ${((100 * eddyCpuMs) / eddyMs).toFixed(0)} % of one core, ${perEvent(eddyCpuUsage)}), pg_recvlogical ${format(round_.peer, 'events/s')}${peerMs ? ` (${(peerMs / 1000).toFixed(2)} s)` : ''}, Eddy without the log ${format(round_.bare, 'events/s')} (${perEvent(bareCpuUsage)})`);
         best = { eddy: Math.max(best.eddy, round_.eddy), peer: Math.max(best.peer, round_.peer), bare: Math.max(best.bare, round_.bare) };
       } finally {
         for (const slot of Object.values(slots)) await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => undefined);
