@@ -415,20 +415,13 @@ class SegmentedEventLog implements EventLog {
     this.hooks = options.hooks;
     this.onProblem = options.onProblem;
     this.cache = new SegmentCache(options.cacheBytes ?? 32 * MiB, (id) => this.loadSealed(id));
+    const sqlJsPath = sqlJsModulePath();
     this.builder =
       options.buildInBackground === false
         ? null
-        : new SegmentBuilder({
-            sqlJsPath: sqlJsModulePath(),
-            pragmas: MEMORY_PRAGMAS,
-            migrations: SEGMENT_MIGRATIONS.map(({ version, sql }) => ({ version, sql })),
-            insertOne: INSERT_ONE,
-            insertMany: INSERT_MANY,
-            rowWidth: ROW_WIDTH,
-            rowsPerInsert: ROWS_PER_INSERT,
-          });
+        : new SegmentBuilder({ sqlJsPath, pragmas: MEMORY_PRAGMAS, insertOne: INSERT_ONE, insertMany: INSERT_MANY, rowWidth: ROW_WIDTH, rowsPerInsert: ROWS_PER_INSERT }, emptySegmentImage);
     this.queryRunner = new QueryRunner({
-      sqlJsPath: sqlJsModulePath(),
+      sqlJsPath,
       cacheBytes: options.cacheBytes ?? 32 * MiB,
       idleMs: 60_000,
       onCorruptFile: (file, reason) => {
@@ -1106,7 +1099,7 @@ class SegmentedEventLog implements EventLog {
       let sliceBytes = 0;
       while (to < fresh.length && (to === from || sliceBytes + fresh[to]!.event.size <= RECORD_BYTES)) sliceBytes += fresh[to++]!.event.size;
       let segment = this.openSegments[this.openSegments.length - 1]!;
-      const estimate = segment.measuredBytes + (segment.admittedBytes + sliceBytes) * ROW_OVERHEAD;
+      const estimate = estimatedBytes(segment, sliceBytes);
       if (segment.count + segment.pending > 0 && estimate > this.segmentBytes) segment = await this.rotate();
       const count = to - from;
       const events: PreparedEvent[] = new Array(count);
@@ -1147,15 +1140,7 @@ class SegmentedEventLog implements EventLog {
     // Deferred segments wait for the builder as bytes in memory: when appends outrun it, they wait.
     while (!this.closing && this.openSegments.filter((s) => s.state === 'sealing' && s.deferred).length > MAX_UNBUILT_SEGMENTS) {
       this.startDueSeals();
-      await new Promise<void>((resolve) => {
-        const handle = setTimeout(done, 100);
-        const waiters = this.sealWaiters;
-        function done(): void {
-          clearTimeout(handle);
-          resolve();
-        }
-        waiters.push(done);
-      });
+      await untilCalled(this.sealWaiters, 100);
     }
     const next = await this.newOpenSegment(this.nextSegmentId++, undefined, this.builder !== null);
     this.openSegments.push(next);
@@ -1232,8 +1217,7 @@ class SegmentedEventLog implements EventLog {
       }
       const error = await io;
       if (insertError !== null) {
-        this.broken = insertError instanceof Error ? insertError : new Error(String(insertError));
-        this.report('error', `The event log could not index events in its database (${errorMessage(insertError)}); appends are stopped. Restart Eddy to recover from the journal.`);
+        this.indexingFailed(insertError);
         this.failBatches(group, new EddyError('INTERNAL', 'The events could not be indexed; restart Eddy (the journal is replayed at start).'));
         continue;
       }
@@ -1253,6 +1237,12 @@ class SegmentedEventLog implements EventLog {
       }
       await this.pause(error);
     }
+  }
+
+  /** The database is behind the journal: appends stop until a restart replays the journal. */
+  private indexingFailed(error: unknown): void {
+    this.broken = error instanceof Error ? error : new Error(String(error));
+    this.report('error', `The event log could not index events in its database (${errorMessage(error)}); appends are stopped. Restart Eddy to recover from the journal.`);
   }
 
   private async pause(error: unknown): Promise<void> {
@@ -1452,8 +1442,7 @@ class SegmentedEventLog implements EventLog {
           this.applyUninserted(batch);
         } catch (error) {
           // Durable in the journal, so the append stands; the database is behind it from here.
-          this.broken = error instanceof Error ? error : new Error(String(error));
-          this.report('error', `The event log could not index events in its database (${errorMessage(error)}); appends are stopped. Restart Eddy to recover from the journal.`);
+          this.indexingFailed(error);
         }
       }
       this.queuedBytes -= batch.payload.length;
@@ -1671,7 +1660,7 @@ class SegmentedEventLog implements EventLog {
    */
   private async buildInBackground(segment: OpenSegment): Promise<BuiltSegment | null> {
     if (!this.builder || !segment.deferred || segment.unindexed.size === 0) return null;
-    const request = segment.unindexed.request(Math.ceil((segment.measuredBytes + segment.admittedBytes * ROW_OVERHEAD) * 1.1) + MiB);
+    const request = segment.unindexed.request(Math.ceil(estimatedBytes(segment) * 1.1) + MiB);
     let built: BuiltSegment;
     try {
       await this.hooks?.at('segment-build', segmentFile(segment.id));
@@ -1699,14 +1688,7 @@ class SegmentedEventLog implements EventLog {
    */
   private appendsBreathe(): Promise<void> {
     if (!this.writer || this.closing) return yieldToEventLoop();
-    return new Promise<void>((resolve) => {
-      const handle = setTimeout(done, 100);
-      function done(): void {
-        clearTimeout(handle);
-        resolve();
-      }
-      this.breathers.push(done);
-    });
+    return untilCalled(this.breathers, 100);
   }
 
   private async removeOpenFiles(segment: OpenSegment): Promise<void> {
@@ -2459,6 +2441,35 @@ class SegmentedEventLog implements EventLog {
     this.cache.closeAll();
     this.tails.clear();
   }
+}
+
+/** An empty segment's database image (the schema, migrated as every segment is): what builds start from. */
+function emptySegmentImage(): Uint8Array {
+  const db = new (loadedSqlJs().Database)();
+  try {
+    applyMemoryPragmas(db);
+    migrate(db, SEGMENT_MIGRATIONS, 'The empty segment');
+    return db.export();
+  } finally {
+    db.close();
+  }
+}
+
+/** A segment's database size once rows not inserted yet (plus `moreBytes` of events) are. */
+function estimatedBytes(segment: OpenSegment, moreBytes = 0): number {
+  return segment.measuredBytes + (segment.admittedBytes + moreBytes) * ROW_OVERHEAD;
+}
+
+/** Resolves when the callback it adds to `waiters` is called, or after `ms` at most. */
+function untilCalled(waiters: (() => void)[], ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const handle = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(handle);
+      resolve();
+    }
+    waiters.push(done);
+  });
 }
 
 /** Event bytes in a batch (what admission counted in `admittedBytes`). */

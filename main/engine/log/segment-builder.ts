@@ -135,8 +135,6 @@ export interface BuilderSetup {
   sqlJsPath: string;
   /** Run once on each new database (pragmas). */
   pragmas: string;
-  /** Schema migrations, applied in order with `PRAGMA user_version`. */
-  migrations: { version: number; sql: string }[];
   insertOne: string;
   insertMany: string;
   rowWidth: number;
@@ -152,28 +150,15 @@ function segmentBuilderMain(kit: ReturnType<typeof fastInsertKit>): void {
   const { parentPort, workerData } = require('node:worker_threads') as typeof WorkerThreads;
   const crypto = require('node:crypto') as typeof NodeCrypto;
   const zlib = require('node:zlib') as typeof NodeZlib;
-  const setup = workerData as BuilderSetup;
+  const setup = workerData as BuilderSetup & { template: Uint8Array };
   const initSqlJs = require(setup.sqlJsPath) as typeof SqlJs;
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const ready = initSqlJs().then((SQL) => {
-    // The empty schema as an image: every build starts from a padded copy of it.
-    const db = new SQL.Database();
-    try {
-      db.run(setup.pragmas);
-      for (const migration of setup.migrations) {
-        db.run('BEGIN');
-        db.run(migration.sql);
-        db.run(`PRAGMA user_version = ${migration.version}`);
-        db.run('COMMIT');
-      }
-      return { SQL, template: db.export() };
-    } finally {
-      db.close();
-    }
-  });
+  const ready = initSqlJs();
+  // The empty segment's image: every build starts from a padded copy of it.
+  const template = setup.template;
 
   const build = async (request: BuilderMessage): Promise<BuilderReply> => {
-    const { SQL, template } = await ready;
+    const SQL = await ready;
     // sql.js copies the bytes into its file: the padded start is garbage once the database is open.
     const padded = (): Uint8Array => {
       const start = new Uint8Array(Math.max(template.length, request.capacity));
@@ -226,8 +211,12 @@ export class SegmentBuilder {
   private idleTimer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
 
+  private template: Uint8Array | null = null;
+
+  /** `emptyImage`: an empty segment's database image (made once, when a thread first starts). */
   constructor(
     private readonly setup: BuilderSetup,
+    private readonly emptyImage: () => Uint8Array,
     /** A thread is ended after each build unless another is queued: its heap goes with it. */
     private readonly idleMs = 0,
   ) {}
@@ -242,7 +231,8 @@ export class SegmentBuilder {
     // The worker runs this source as CommonJS; an ESM bundle has renamed `require` in it to
     // esbuild's `__require`, so give both names.
     const source = `const __require = require; (${segmentBuilderMain.toString()})((${fastInsertKit.toString()})())`;
-    const worker = new Worker(source, { eval: true, workerData: this.setup });
+    this.template ??= this.emptyImage();
+    const worker = new Worker(source, { eval: true, workerData: { ...this.setup, template: this.template } });
     worker.unref();
     return worker;
   }
