@@ -66,7 +66,7 @@ import { SEGMENT_MIGRATIONS, migrate } from './segment-schema.js';
 import { RowStore, SegmentBuilder, type BuiltSegment } from './segment-builder.js';
 import { SegmentCache } from './segment-cache.js';
 import { decodeSnapshot, encodeSnapshot, sha256Hex, snapshotImageOffset } from './snapshot-file.js';
-import { readAndCrc32, readAndHash, type VerifiedRead } from './verified-read.js';
+import { readVerified, type VerifiedRead } from './verified-read.js';
 import { fastStatement, insertLaidOutRows, type FastStatement, type RowLayout } from './fast-insert.js';
 import { MEMORY_PRAGMAS, applyMemoryPragmas, databaseBytes, loadSqlJs, inTransaction, loadedSqlJs, queryRows, sqlJsModulePath, type Database, type SqlValue } from './sqljs.js';
 import { addToGroup, emptyGroup, groupOverlaps, RateMeter, type GroupStats } from './stream-stats.js';
@@ -531,7 +531,7 @@ class SegmentedEventLog implements EventLog {
     }
     if (newest >= 0) {
       const file = this.file(snapshotFile(newest));
-      const read = readAndHash(this.fs, file, snapshotImageOffset);
+      const read = readVerified(this.fs, file, 'crc32', snapshotImageOffset);
       read.catch(() => undefined);
       reads.set(file, read);
     }
@@ -787,9 +787,9 @@ class SegmentedEventLog implements EventLog {
       // Read and hashed in one pass; a header larger than the first chunk is hashed afterwards.
       const started = this.snapshotReads.get(file);
       this.snapshotReads.delete(file);
-      const read = (started ? await started.catch(() => null) : null) ?? (await readAndHash(this.fs, file, snapshotImageOffset));
-      const hashedImage = read.hashFrom === snapshotImageOffset(read.bytes) ? read.sha256 : undefined;
-      const decoded = await decodeSnapshot(read.bytes, 'log-segment', hashedImage);
+      const read = (started ? await started.catch(() => null) : null) ?? (await readVerified(this.fs, file, 'crc32', snapshotImageOffset));
+      const imageCrc32 = read.hashFrom === snapshotImageOffset(read.bytes) ? Number(read.digest) : undefined;
+      const decoded = await decodeSnapshot(read.bytes, 'log-segment', imageCrc32);
       if (decoded.ok) {
         header = decoded.header;
         db = new SQL.Database(decoded.image);
@@ -1728,15 +1728,9 @@ class SegmentedEventLog implements EventLog {
     let intact: boolean;
     try {
       const expectedCrc = segment.info.crc32;
-      if (expectedCrc !== undefined) {
-        const read = await readAndCrc32(this.fs, file);
-        bytes = read.bytes;
-        intact = read.crc32 === expectedCrc;
-      } else {
-        const read = await readAndHash(this.fs, file);
-        bytes = read.bytes;
-        intact = read.sha256 === segment.info.sha256;
-      }
+      const read = await readVerified(this.fs, file, expectedCrc === undefined ? 'sha256' : 'crc32');
+      bytes = read.bytes;
+      intact = read.digest === (expectedCrc === undefined ? segment.info.sha256 : String(expectedCrc));
     } catch (error) {
       // Compacted meanwhile (a new file name): load the current version instead.
       const current = this.sealed.find((s) => s.id === id);
@@ -1787,8 +1781,8 @@ class SegmentedEventLog implements EventLog {
     for (const segment of this.liveSealed()) {
       if (this.closing) return;
       try {
-        const { bytes, sha256 } = await readAndHash(this.fs, this.file(segment.info.file));
-        if (bytes.length !== segment.info.bytes || sha256 !== segment.info.sha256) {
+        const { bytes, digest } = await readVerified(this.fs, this.file(segment.info.file), 'sha256');
+        if (bytes.length !== segment.info.bytes || digest !== segment.info.sha256) {
           await this.quarantineSealed(segment, 'its contents do not match the checksum in the manifest');
         }
       } catch (error) {

@@ -4,9 +4,11 @@
 //
 //   'EDDYSNAP' | u32 header length | u32 CRC32C of header | header JSON | image
 //
-// The header carries the image's SHA-256. Sealed segments are plain SQLite files instead (so any
-// SQLite tool can open them) and their SHA-256 lives in the manifest.
+// The header carries the image's CRC-32 (zlib's; snapshots written before it carry a SHA-256,
+// still honoured). Sealed segments are plain SQLite files instead (so any SQLite tool can open
+// them) and their checksums live in the manifest.
 import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { crc32c } from './crc32c.js';
 
 const MAGIC = Buffer.from('EDDYSNAP', 'latin1');
@@ -17,7 +19,10 @@ export interface SnapshotHeader {
   version: 1;
   kind: string;
   imageBytes: number;
-  sha256: string;
+  /** zlib CRC-32 of the image: opening a snapshot is on the way to the first page a user sees. */
+  crc32?: number;
+  /** SHA-256 of the image (hex), in snapshots written before the CRC-32. */
+  sha256?: string;
   [key: string]: unknown;
 }
 
@@ -30,7 +35,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 export async function encodeSnapshot(kind: string, image: Uint8Array, meta: Record<string, unknown>): Promise<Buffer[]> {
-  const header: SnapshotHeader = { ...meta, version: 1, kind, imageBytes: image.length, sha256: sha256Hex(image) };
+  const header: SnapshotHeader = { ...meta, version: 1, kind, imageBytes: image.length, crc32: crc32(image) };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(PREFIX_BYTES);
   MAGIC.copy(prefix, 0);
@@ -41,11 +46,19 @@ export async function encodeSnapshot(kind: string, image: Uint8Array, meta: Reco
 
 export type DecodedSnapshot = { ok: true; header: SnapshotHeader; image: Uint8Array } | { ok: false; reason: string };
 
-/** `imageSha256`: the image's hash if the caller already computed it while reading (see readAndHash). */
-export async function decodeSnapshot(file: Buffer, kind: string, imageSha256?: string): Promise<DecodedSnapshot> {
+/**
+ * `imageCrc32`: the image's CRC-32 if the caller already computed it while reading (see
+ * readVerified); a snapshot that carries only a SHA-256 (an older one) is hashed here.
+ */
+export async function decodeSnapshot(file: Buffer, kind: string, imageCrc32?: number): Promise<DecodedSnapshot> {
   const parsed = parseSnapshot(file, kind);
   if (!parsed.ok) return parsed;
-  if ((imageSha256 ?? sha256Hex(parsed.image)) !== parsed.header.sha256) return { ok: false, reason: 'image checksum (SHA-256) mismatch' };
+  const { header, image } = parsed;
+  if (typeof header.crc32 === 'number') {
+    if ((imageCrc32 ?? crc32(image)) !== header.crc32) return { ok: false, reason: 'image checksum (CRC-32) mismatch' };
+  } else if (typeof header.sha256 !== 'string' || sha256Hex(image) !== header.sha256) {
+    return { ok: false, reason: 'image checksum (SHA-256) mismatch' };
+  }
   return parsed;
 }
 

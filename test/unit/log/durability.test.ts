@@ -206,7 +206,7 @@ describe('event log: durability', () => {
     writeFileSync(snapshot, bytes);
     const reopened = await openEventLog({ dir, ...SMALL, segmentBytes: 64 * 1024 * 1024 });
     expect(await count(reopened)).toBe(3100);
-    expect(reopened.problems().some((p) => p.severity === 'warning' && p.message.includes('SHA-256'))).toBe(true);
+    expect(reopened.problems().some((p) => p.severity === 'warning' && p.message.includes('image checksum (CRC-32) mismatch'))).toBe(true);
     expect(files(dir, 'quarantine', /snapshot$/)).toHaveLength(1);
     await reopened.close();
   });
