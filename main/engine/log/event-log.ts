@@ -17,9 +17,9 @@
 // layout (a RowStore in shared memory), not in its sql.js database, so the capture's thread only
 // journals. When the segment is complete, a worker thread builds its database from those bytes
 // (segment-builder.ts) and the log writes that image as the sealed file. The first read of an open
-// segment (or a snapshot, a deletion, an integrity check, a duplicate check that needs a row)
-// inserts its rows here instead (`indexNow`; reads do it in slices, `indexInSlices`, so a read
-// during a capture does not stall the engine), and from then on the writer inserts each group's
+// segment (or a snapshot, a deletion, an integrity check) inserts its rows here instead
+// (`indexNow`; reads do it in slices, `indexInSlices`, so a read during a capture does not stall
+// the engine; a duplicate check reads the one row it needs from the bytes), and from then on the writer inserts each group's
 // rows while its write is in flight, as a recovered segment's always are. Appends wait when two
 // complete segments wait for the builder, so memory stays bounded whatever the capture rate.
 //
@@ -946,6 +946,10 @@ class SegmentedEventLog implements EventLog {
   private identityOf(segment: OpenSegment, seq: number): { stream: string; position: string } | null {
     const pending = this.pendingBySeq.get(seq);
     if (pending) return pending;
+    // Rows still waiting as journal bytes are read there: a re-capture's duplicate checks do not
+    // index the whole open segment on the engine's thread.
+    const stored = segment.deferred ? segment.unindexed.identityOf(seq) : null;
+    if (stored) return stored;
     this.indexNow(segment);
     const row = queryRows(segment.db, 'SELECT stream, position FROM event_rows WHERE seq = ?', [seq])[0];
     return row ? { stream: row[0] as string, position: row[1] as string } : null;

@@ -24,7 +24,7 @@ import { Worker } from 'node:worker_threads';
 import type * as WorkerThreads from 'node:worker_threads';
 import type * as NodeZlib from 'node:zlib';
 import type SqlJs from 'sql.js';
-import { fastInsertKit, LAYOUT_INTS, LAYOUT_NUMBERS, type RowLayout } from './fast-insert.js';
+import { fastInsertKit, LAYOUT_ESCAPED, LAYOUT_INTS, LAYOUT_NUMBERS, type RowLayout } from './fast-insert.js';
 
 /** Where one batch of rows lies in a store's shared chunks (byte offsets). */
 export interface StoredBatch {
@@ -108,6 +108,40 @@ export class RowStore {
 
   untake(batches: number): void {
     this.taken -= batches;
+  }
+
+  /**
+   * The stream and position of the row with `seq`, read from its journal bytes (null when no
+   * stored row has it): the duplicate check needs no index of the segment. Batches hold ascending
+   * seqs, and batches are stored in seq order.
+   */
+  identityOf(seq: number): { stream: string; position: string } | null {
+    let low = 0;
+    let high = this.stored.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const batch = this.stored[middle]!;
+      const { payload, layout } = viewBatch(this.chunks, batch);
+      const seqAt = (row: number): number => layout.numbers[row * LAYOUT_NUMBERS]!;
+      if (seq < seqAt(0)) high = middle - 1;
+      else if (seq > seqAt(batch.count - 1)) low = middle + 1;
+      else {
+        // Seqs in a batch are consecutive; search if they ever are not.
+        let row = seq - seqAt(0);
+        if (seqAt(row) !== seq) row = Array.from({ length: batch.count }, (_, i) => i).find((i) => seqAt(i) === seq) ?? -1;
+        if (row < 0) return null;
+        const t = row * LAYOUT_INTS;
+        const escaped = (layout.tokens[t + LAYOUT_INTS - 1]! & LAYOUT_ESCAPED) !== 0;
+        const text = (k: number): string => {
+          const start = layout.tokens[t + 2 * k]!;
+          const length = layout.tokens[t + 2 * k + 1]!;
+          const token = Buffer.from(payload.buffer, payload.byteOffset + start, length);
+          return escaped ? (JSON.parse(token.toString('utf8')) as string) : token.toString('utf8', 1, length - 1);
+        };
+        return { stream: text(0), position: text(1) };
+      }
+    }
+    return null;
   }
 
   request(capacity: number): BuildRequest {

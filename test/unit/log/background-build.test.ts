@@ -103,6 +103,20 @@ describe('event log: segments built in the background', () => {
     await reopened.close();
   });
 
+  it('re-appending events waiting as journal bytes finds them there, without indexing the segment', async () => {
+    const log = await openEventLog({ dir: tempDir(), ...ONE_SEGMENT });
+    const events = Array.from({ length: 1200 }, (_, i) => (i % 3 === 0 ? awkward(i) : orderEvent(i)));
+    for (let i = 0; i < events.length; i += 300) expect(await log.append(events.slice(i, i + 300))).toMatchObject({ appended: 300, duplicates: 0 });
+    const open = (log as unknown as { openSegments: { deferred: boolean }[] }).openSegments;
+    expect(open.at(-1)!.deferred).toBe(true);
+    // The same events (escaped and plain streams and positions) are duplicates; a new position is not.
+    expect(await log.append(events)).toMatchObject({ appended: 0, duplicates: 1200 });
+    expect(await log.append([{ ...events[4]!, position: `${events[4]!.position}-other` }])).toMatchObject({ appended: 1, duplicates: 0 });
+    expect(open.at(-1)!.deferred).toBe(true);
+    expect(await sql(log, 'SELECT count(*) FROM events')).toEqual([[1201]]);
+    await log.close();
+  });
+
   it('a read of a large segment waiting as bytes indexes it in slices, with the event loop free between them', async () => {
     const log = await openEventLog({ dir: tempDir(), ...ONE_SEGMENT });
     for (let i = 0; i < 20_000; i += 1000) await log.append(range(i, i + 1000));
