@@ -174,7 +174,12 @@ async function main(): Promise<void> {
   if (process.argv.includes('--capture-only')) {
     // For profiling the capture alone (BENCH_NODE_ARGS="--cpu-prof ..."): no peers, no metrics.
     try {
-      for (let round = 0; round < 2; round++) console.log(`capture ${fmt((await eddyCapture(kafka, topic, process.argv.includes('--without-log'))).rate)}/s`);
+      for (let round = 0; round < 2; round++) {
+        const before = process.cpuUsage();
+        const { rate } = await eddyCapture(kafka, topic, process.argv.includes('--without-log'));
+        const used = process.cpuUsage(before);
+        console.log(`capture ${fmt(rate)}/s, process CPU ${((used.user + used.system) / RECORDS).toFixed(1)} µs/event (system ${(used.system / RECORDS).toFixed(1)})`);
+      }
     } finally {
       const admin = kafka.admin();
       await admin.connect();
