@@ -99,7 +99,10 @@ describe.runIf(enabled)('change data capture view in the browser (PostgreSQL)', 
     await capture.getByText(/^3 events/).waitFor({ timeout: 30_000 });
     // The slot and the publication the capture created show in the discovery below.
     await page.locator(`[data-slot="${slot}"]`).waitFor();
-    expect(await page.locator(`[data-slot="${slot}"]`).innerText()).toMatch(new RegExp(`pgoutput\\s+${database}`));
+    // Discovered again once the capture streams: the slot is in use, so no Drop is offered.
+    await page.locator(`[data-slot="${slot}"]`, { hasText: 'yes' }).waitFor();
+    expect(await page.locator(`[data-slot="${slot}"]`).innerText()).toMatch(new RegExp(`pgoutput\\s+${database}\\s+yes`));
+    expect(await page.locator(`[data-slot="${slot}"]`).getByRole('button', { name: 'Drop' }).count()).toBe(0);
 
     await admin.query('BEGIN');
     await admin.query(`INSERT INTO public.${table} VALUES (4, 'new', 5.00)`);

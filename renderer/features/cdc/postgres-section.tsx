@@ -39,11 +39,19 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
     if (mode === 'connection' && connections.data && connections.data.length === 0) setMode('url');
   }, [connections.data, connectionId, mode]);
 
-  // Follow the capture this form started, to offer Re-snapshot when it reports a gap.
+  // Follow the capture this form started, to offer Re-snapshot when it reports a gap; once it
+  // streams, discover again so its slot shows as active (no Drop offered on a slot in use).
   useEffect(() => {
     if (!lastStart) return;
+    let refreshed = false;
     return engine.onSourceState((state) => {
-      if (state.id === lastStart.captureId) setLastState(state);
+      if (state.id !== lastStart.captureId) return;
+      setLastState(state);
+      if (!refreshed && (state.state === 'running' || state.state === 'caught-up' || state.state === 'lagging')) {
+        refreshed = true;
+        const { connectionId, url } = lastStart.request;
+        engine.pgDiscover(connectionId !== undefined ? { connectionId } : { url: url! }).then(setDiscovery, () => undefined);
+      }
     });
   }, [lastStart]);
 
