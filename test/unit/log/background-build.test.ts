@@ -1,11 +1,12 @@
 // Deferred indexing: appends only journal, complete segments are built on a worker thread
 // (segment-builder.ts), and the first read of an open segment indexes it on the spot.
 import { describe, it, expect, afterAll } from 'vitest';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NewEvent } from '../../../shared/events.js';
 import { openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
 import { SegmentBuilder } from '../../../main/engine/log/segment-builder.js';
+import { loadSqlJs } from '../../../main/engine/log/sqljs.js';
 import { orderEvent, range, removeTempDirs, sleep, tempDir, waitFor } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -43,6 +44,18 @@ async function sql(log: EventLog, text: string): Promise<unknown[][]> {
   return (await log.query(text, { maxRows: 100, timeoutMs: 10_000 })).rows;
 }
 
+/** A sealed file's schema (sqlite_master) after SQLite's own integrity check. */
+async function schemaOf(file: string): Promise<unknown[][]> {
+  const SQL = await loadSqlJs();
+  const db = new SQL.Database(readFileSync(file));
+  try {
+    expect(db.exec('PRAGMA integrity_check')[0]!.values).toEqual([['ok']]);
+    return db.exec('SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name')[0]!.values;
+  } finally {
+    db.close();
+  }
+}
+
 async function allEvents(log: EventLog): Promise<unknown[]> {
   const events: unknown[] = [];
   for await (const batch of log.replay()) events.push(...batch);
@@ -71,6 +84,10 @@ describe('event log: segments built in the background', () => {
     // the query worker), from the open one, and through replay.
     await inline.settled();
     expect(files(inlineDir, 'segments', /\.sqlite$/)).toHaveLength(builds.length);
+    // The built files have exactly the inline schema (the builder makes the indexes after the rows).
+    const [builtSchema, inlineSchema] = await Promise.all([backgroundDir, inlineDir].map((dir) => schemaOf(path.join(dir, 'segments', files(dir, 'segments', /\.sqlite$/).sort()[0]!))));
+    expect(builtSchema).toEqual(inlineSchema);
+    expect(builtSchema.map((row) => row[1])).toEqual(expect.arrayContaining(['event_rows_stream', 'event_rows_event_time', 'event_rows_ingest_time']));
     const expected = await dump(inline);
     expect(expected).toHaveLength(3000);
     expect(await dump(background)).toEqual(expected);
