@@ -99,6 +99,9 @@ describe.runIf(enabled)('change data capture view in the browser (PostgreSQL)', 
     await capture.getByText(/^3 events/).waitFor({ timeout: 30_000 });
     // The slot and the publication the capture created show in the discovery below.
     await page.locator(`[data-slot="${slot}"]`).waitFor();
+    // A second start on the same slot while the first runs is refused in plain words.
+    await page.getByRole('button', { name: 'Capture 1 table' }).click();
+    expect(await page.locator('.pg-section .cdc-error').innerText()).toMatch(/already running; stop it first/);
     // Discovered again once the capture streams: the slot is in use, so no Drop is offered.
     await page.locator(`[data-slot="${slot}"]`, { hasText: 'yes' }).waitFor();
     expect(await page.locator(`[data-slot="${slot}"]`).innerText()).toMatch(new RegExp(`pgoutput\\s+${database}\\s+yes`));
