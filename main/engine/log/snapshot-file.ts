@@ -4,9 +4,10 @@
 //
 //   'EDDYSNAP' | u32 header length | u32 CRC32C of header | header JSON | image
 //
-// The header carries the image's CRC-32 (zlib's; snapshots written before it carry a SHA-256,
-// still honoured). Sealed segments are plain SQLite files instead (so any SQLite tool can open
-// them) and their checksums live in the manifest.
+// The header carries the image's CRC-32 (zlib's), which opening checks, and its SHA-256, which
+// snapshots written before the CRC carry alone (checked then) and older Eddy versions check: a
+// snapshot stays readable both ways. Sealed segments are plain SQLite files instead (so any SQLite
+// tool can open them) and their checksums live in the manifest.
 import { createHash } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { crc32c } from './crc32c.js';
@@ -19,9 +20,9 @@ export interface SnapshotHeader {
   version: 1;
   kind: string;
   imageBytes: number;
-  /** zlib CRC-32 of the image: opening a snapshot is on the way to the first page a user sees. */
+  /** zlib CRC-32 of the image, checked on opening (on the way to the first page a user sees). */
   crc32?: number;
-  /** SHA-256 of the image (hex), in snapshots written before the CRC-32. */
+  /** SHA-256 of the image (hex): alone in snapshots written before the CRC-32. */
   sha256?: string;
   [key: string]: unknown;
 }
@@ -35,7 +36,7 @@ export function sha256Hex(bytes: Uint8Array): string {
 }
 
 export async function encodeSnapshot(kind: string, image: Uint8Array, meta: Record<string, unknown>): Promise<Buffer[]> {
-  const header: SnapshotHeader = { ...meta, version: 1, kind, imageBytes: image.length, crc32: crc32(image) };
+  const header: SnapshotHeader = { ...meta, version: 1, kind, imageBytes: image.length, crc32: crc32(image), sha256: sha256Hex(image) };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const prefix = Buffer.alloc(PREFIX_BYTES);
   MAGIC.copy(prefix, 0);

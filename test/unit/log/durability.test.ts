@@ -1,6 +1,8 @@
 import { describe, it, expect, afterAll } from 'vitest';
 import { cpSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { crc32c } from '../../../main/engine/log/crc32c.js';
 import initSqlJs from 'sql.js';
 import { openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
 import { FaultyFs, orderEvent, range, removeTempDirs, sleep, tempDir, waitFor } from './helpers.js';
@@ -208,6 +210,42 @@ describe('event log: durability', () => {
     expect(await count(reopened)).toBe(3100);
     expect(reopened.problems().some((p) => p.severity === 'warning' && p.message.includes('image checksum (CRC-32) mismatch'))).toBe(true);
     expect(files(dir, 'quarantine', /snapshot$/)).toHaveLength(1);
+    await reopened.close();
+  });
+
+  it('a snapshot written before the CRC-32 (SHA-256 only) still opens, and its damage is still caught', async () => {
+    const dir = tempDir();
+    const log = await openEventLog({ dir, ...SMALL, segmentBytes: 64 * 1024 * 1024 });
+    for (let i = 0; i < 1000; i += 100) await log.append(range(i, i + 100));
+    await log.close();
+    const snapshot = path.join(dir, 'active', files(dir, 'active', /\.snapshot$/)[0]!);
+    // Rewrite the header as older versions wrote it: no crc32, the SHA-256 alone.
+    const rewrite = (damage: boolean): void => {
+      const file = readFileSync(snapshot);
+      const headerBytes = file.readUInt32LE(8);
+      const header = JSON.parse(file.subarray(16, 16 + headerBytes).toString('utf8')) as Record<string, unknown>;
+      expect(typeof header.crc32).toBe('number');
+      expect(header.sha256).toBe(createHash('sha256').update(file.subarray(16 + headerBytes)).digest('hex'));
+      delete header.crc32;
+      const json = Buffer.from(JSON.stringify(header), 'utf8');
+      const prefix = Buffer.from(file.subarray(0, 16));
+      prefix.writeUInt32LE(json.length, 8);
+      prefix.writeUInt32LE(crc32c(json), 12);
+      const image = Buffer.from(file.subarray(16 + headerBytes));
+      if (damage) image[image.length - 3000]! ^= 0x08;
+      writeFileSync(snapshot, Buffer.concat([prefix, json, image]));
+    };
+    rewrite(false);
+    let reopened = await openEventLog({ dir, ...SMALL, segmentBytes: 64 * 1024 * 1024 });
+    expect(await count(reopened)).toBe(1000);
+    expect(reopened.problems()).toEqual([]);
+    await reopened.append(range(1000, 1001));
+    await reopened.close();
+    // Closing wrote a new snapshot (both checksums); make it old-style again, and damaged.
+    rewrite(true);
+    reopened = await openEventLog({ dir, ...SMALL, segmentBytes: 64 * 1024 * 1024 });
+    expect(await count(reopened)).toBe(1001);
+    expect(reopened.problems().some((p) => p.severity === 'warning' && p.message.includes('image checksum (SHA-256) mismatch'))).toBe(true);
     await reopened.close();
   });
 
