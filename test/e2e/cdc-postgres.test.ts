@@ -121,6 +121,8 @@ describe.runIf(enabled)('change data capture view in the browser (PostgreSQL)', 
     // Stopped means the slot is released, with its position after everything stored.
     const slotRow = await admin.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
     expect(slotRow.rows).toEqual([{ active: false }]);
+    // The form discovers again: the slot is free now, and may be dropped from here.
+    await page.locator(`[data-slot="${slot}"]`).getByRole('button', { name: 'Drop' }).waitFor();
   });
 
   it('shows the captured changes in the Explorer: snapshot reads, then create, update and delete', async () => {

@@ -2,7 +2,7 @@
 // postgres:// URL), test it, discover tables, slots and publications, choose tables and options
 // (initial snapshot, slot name, when to stop), and start the capture. After a gap, "Re-snapshot"
 // starts it again with a new slot and a fresh snapshot: an explicit choice, never automatic.
-import { useEffect, useState, type JSX } from 'react';
+import { useEffect, useRef, useState, type JSX } from 'react';
 import { EddyError, type RequestOf } from '../../../shared/contract';
 import type { PgDiscovery, SourceState } from '../../../shared/contracts/cdc';
 import type { ConnectionTestResult } from '../../../shared/contracts/connections';
@@ -31,7 +31,7 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
   const [slotName, setSlotName] = useState('');
   const [stopWhen, setStopWhen] = useState<'never' | 'caught-up' | 'max'>('never');
   const [maxEvents, setMaxEvents] = useState('1000');
-  const [lastStart, setLastStart] = useState<{ request: StartRequest; captureId: string } | undefined>();
+  const [lastStart, setLastStart] = useState<{ request: StartRequest; captureId: string; slotName: string } | undefined>();
   const [lastState, setLastState] = useState<SourceState | undefined>();
 
   useEffect(() => {
@@ -39,20 +39,45 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
     if (mode === 'connection' && connections.data && connections.data.length === 0) setMode('url');
   }, [connections.data, connectionId, mode]);
 
-  // Follow the capture this form started, to offer Re-snapshot when it reports a gap; once it
-  // streams, discover again so its slot shows as active (no Drop offered on a slot in use).
+  // The form's current target, for the follow-up below (which must not overwrite another database's discovery).
+  const currentTarget = useRef<string>('');
+  currentTarget.current = mode === 'connection' ? `c:${connectionId}` : `u:${url.trim()}`;
+
+  // Follow the capture this form started: offer Re-snapshot when it reports a gap, and discover
+  // again at each change of its state, so its slot shows as it is (active while it streams, no
+  // Drop offered then; inactive once stopped). The server takes the slot a moment after the
+  // capture reports "running", so a refresh for a running state retries until the slot is active.
   useEffect(() => {
     if (!lastStart) return;
-    let refreshed = false;
-    return engine.onSourceState((state) => {
+    const { connectionId: startedOn, url: startedUrl } = lastStart.request;
+    const chosen: Target = startedOn !== undefined ? { connectionId: startedOn } : { url: startedUrl! };
+    const key = startedOn !== undefined ? `c:${startedOn}` : `u:${startedUrl!.trim()}`;
+    let alive = true;
+    let latest = 0;
+    let previous: SourceState['state'] | undefined;
+    const refresh = async (wantActive: boolean): Promise<void> => {
+      const mine = ++latest;
+      for (let attempt = 0; attempt < 20; attempt++) {
+        const found = await engine.pgDiscover(chosen).catch(() => undefined);
+        // A newer refresh, a closed form or another target: this result is not wanted.
+        if (!alive || mine !== latest || currentTarget.current !== key) return;
+        if (found) setDiscovery(found);
+        const slot = found?.slots.find((entry) => entry.name === lastStart.slotName);
+        if (!wantActive || !slot || slot.active) return;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    };
+    const stop = engine.onSourceState((state) => {
       if (state.id !== lastStart.captureId) return;
       setLastState(state);
-      if (!refreshed && (state.state === 'running' || state.state === 'caught-up' || state.state === 'lagging')) {
-        refreshed = true;
-        const { connectionId, url } = lastStart.request;
-        engine.pgDiscover(connectionId !== undefined ? { connectionId } : { url: url! }).then(setDiscovery, () => undefined);
-      }
+      if (state.state === previous) return;
+      previous = state.state;
+      void refresh(state.state === 'running' || state.state === 'caught-up' || state.state === 'lagging');
     });
+    return () => {
+      alive = false;
+      stop();
+    };
   }, [lastStart]);
 
   const target = (): Target | undefined => (mode === 'connection' ? (connectionId ? { connectionId } : undefined) : url.trim() ? { url: url.trim() } : undefined);
@@ -88,12 +113,9 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
   const start = (request: StartRequest): Promise<void> =>
     run('start', async () => {
       const started = await engine.pgStartCapture(request);
-      setLastStart({ request, captureId: started.captureId });
+      // The slot and publication it creates show once its state changes (see above).
+      setLastStart({ request, captureId: started.captureId, slotName: started.slotName });
       setLastState(undefined);
-      // Show the slot and publication the capture created.
-      const { connectionId, url } = request;
-      const found = await engine.pgDiscover(connectionId !== undefined ? { connectionId } : { url: url! }).catch(() => undefined);
-      if (found) setDiscovery(found);
     });
 
   const startNew = (): Promise<void> => {
