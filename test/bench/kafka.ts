@@ -56,6 +56,14 @@ async function produce(kafka: Kafka, topic: string): Promise<void> {
 }
 
 /** A bare kafkajs eachBatch consumer that decodes every record and nothing else. */
+/** Runs `run` and reports the process CPU it took per record (every thread), and the system part. */
+async function withCpu<T>(run: () => Promise<T>): Promise<{ result: T; perEvent: number; systemPerEvent: number }> {
+  const before = process.cpuUsage();
+  const result = await run();
+  const used = process.cpuUsage(before);
+  return { result, perEvent: (used.user + used.system) / RECORDS, systemPerEvent: used.system / RECORDS };
+}
+
 async function bareConsumer(kafka: Kafka, topic: string): Promise<number> {
   const consumer = kafka.consumer({ groupId: `eddy-bench-bare-${randomUUID()}`, ...CAPTURE_FETCH_DEFAULTS });
   let count = 0;
@@ -175,10 +183,8 @@ async function main(): Promise<void> {
     // For profiling the capture alone (BENCH_NODE_ARGS="--cpu-prof ..."): no peers, no metrics.
     try {
       for (let round = 0; round < 2; round++) {
-        const before = process.cpuUsage();
-        const { rate } = await eddyCapture(kafka, topic, process.argv.includes('--without-log'));
-        const used = process.cpuUsage(before);
-        console.log(`capture ${fmt(rate)}/s, process CPU ${((used.user + used.system) / RECORDS).toFixed(1)} µs/event (system ${(used.system / RECORDS).toFixed(1)})`);
+        const { result, perEvent, systemPerEvent } = await withCpu(() => eddyCapture(kafka, topic, process.argv.includes('--without-log')));
+        console.log(`capture ${fmt(result.rate)}/s, process CPU ${perEvent.toFixed(1)} µs/event (system ${systemPerEvent.toFixed(1)})`);
       }
     } finally {
       const admin = kafka.admin();
@@ -192,10 +198,8 @@ async function main(): Promise<void> {
   // lowest seen: on a machine whose cores are shared with the broker, total CPU bounds the rate.
   const cpu = { bare: Infinity, capture: Infinity, noLog: Infinity };
   const measured = async <T>(key: keyof typeof cpu, run: () => Promise<T>): Promise<T> => {
-    const before = process.cpuUsage();
-    const result = await run();
-    const used = process.cpuUsage(before);
-    cpu[key] = Math.min(cpu[key], (used.user + used.system) / RECORDS);
+    const { result, perEvent } = await withCpu(run);
+    cpu[key] = Math.min(cpu[key], perEvent);
     return result;
   };
   try {

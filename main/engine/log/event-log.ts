@@ -19,8 +19,8 @@
 // (segment-builder.ts) and the log writes that image as the sealed file. The first read of an open
 // segment (or a snapshot, a deletion, an integrity check) inserts its rows here instead
 // (`indexNow`; reads do it in slices, `indexInSlices`, so a read during a capture does not stall
-// the engine; a duplicate check reads the one row it needs from the bytes), and from then on the writer inserts each group's
-// rows while its write is in flight, as a recovered segment's always are. Appends wait when two
+// the engine; a duplicate check reads the one row it needs from the bytes), and from then on the
+// writer inserts each group's rows while its write is in flight, as a recovered segment's always are. Appends wait when two
 // complete segments wait for the builder, so memory stays bounded whatever the capture rate.
 //
 // An open segment becomes "sealing" once it reaches `segmentBytes`: new appends go to a fresh

@@ -126,10 +126,10 @@ export class RowStore {
       if (seq < seqAt(0)) high = middle - 1;
       else if (seq > seqAt(batch.count - 1)) low = middle + 1;
       else {
-        // Seqs in a batch are consecutive; search if they ever are not.
+        // Seqs in a batch are consecutive; scan if they ever are not.
         let row = seq - seqAt(0);
-        if (seqAt(row) !== seq) row = Array.from({ length: batch.count }, (_, i) => i).find((i) => seqAt(i) === seq) ?? -1;
-        if (row < 0) return null;
+        if (seqAt(row) !== seq) for (row = 0; row < batch.count && seqAt(row) !== seq; row++);
+        if (row === batch.count) return null;
         const t = row * LAYOUT_INTS;
         const escaped = (layout.tokens[t + LAYOUT_INTS - 1]! & LAYOUT_ESCAPED) !== 0;
         const text = (k: number): string => {

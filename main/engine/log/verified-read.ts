@@ -30,13 +30,6 @@ function checksummer(kind: ChecksumKind): { update(bytes: Uint8Array): void; dig
   return { update: (bytes) => void (crc = crc32(bytes, crc)), digest: () => String(crc) };
 }
 
-/** The checksum of `bytes` as `readVerified` reports it. */
-export function checksumOf(kind: ChecksumKind, bytes: Uint8Array): string {
-  const sum = checksummer(kind);
-  sum.update(bytes);
-  return sum.digest();
-}
-
 /**
  * Reads `file` whole with its checksum. `hashFrom` picks where checksumming starts from the
  * first chunk (a snapshot checks its image, not its header); when it cannot tell there (-1),

@@ -11,6 +11,16 @@ import { useLoad } from '../../app/use-engine';
 import { PostgresDiscovery, tableName } from './postgres-discovery';
 
 type Target = { connectionId: string } | { url: string };
+
+/** The database a start request names. */
+function targetOf(request: { connectionId?: string | undefined; url?: string | undefined }): Target {
+  return request.connectionId !== undefined ? { connectionId: request.connectionId } : { url: request.url ?? '' };
+}
+
+/** Compares targets (the follow-up below must not overwrite another database's discovery). */
+function targetKey(target: Target | undefined): string {
+  return !target ? '' : 'connectionId' in target ? `c:${target.connectionId}` : `u:${target.url.trim()}`;
+}
 type StartRequest = RequestOf<'pgStartCapture'>;
 
 function message(error: unknown): string {
@@ -39,9 +49,9 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
     if (mode === 'connection' && connections.data && connections.data.length === 0) setMode('url');
   }, [connections.data, connectionId, mode]);
 
-  // The form's current target, for the follow-up below (which must not overwrite another database's discovery).
-  const currentTarget = useRef<string>('');
-  currentTarget.current = mode === 'connection' ? `c:${connectionId}` : `u:${url.trim()}`;
+  const target = (): Target | undefined => (mode === 'connection' ? (connectionId ? { connectionId } : undefined) : url.trim() ? { url: url.trim() } : undefined);
+  const currentTarget = useRef('');
+  currentTarget.current = targetKey(target());
 
   // Follow the capture this form started: offer Re-snapshot when it reports a gap, and discover
   // again at each change of its state, so its slot shows as it is (active while it streams, no
@@ -49,9 +59,8 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
   // capture reports "running", so a refresh for a running state retries until the slot is active.
   useEffect(() => {
     if (!lastStart) return;
-    const { connectionId: startedOn, url: startedUrl } = lastStart.request;
-    const chosen: Target = startedOn !== undefined ? { connectionId: startedOn } : { url: startedUrl! };
-    const key = startedOn !== undefined ? `c:${startedOn}` : `u:${startedUrl!.trim()}`;
+    const chosen = targetOf(lastStart.request);
+    const key = targetKey(chosen);
     let alive = true;
     let latest = 0;
     let previous: SourceState['state'] | undefined;
@@ -79,8 +88,6 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
       stop();
     };
   }, [lastStart]);
-
-  const target = (): Target | undefined => (mode === 'connection' ? (connectionId ? { connectionId } : undefined) : url.trim() ? { url: url.trim() } : undefined);
 
   const run = async (what: string, work: () => Promise<void>): Promise<void> => {
     setBusy(what);
