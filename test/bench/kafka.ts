@@ -19,9 +19,8 @@ import path from 'node:path';
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs';
 import { kafkaBrokers, probeKafka } from '../support/services.js';
 import { openEventLog } from '../../main/engine/log/index.js';
-import { CAPTURE_FETCH_DEFAULTS, planCapture, runCapture } from '../../main/engine/kafka/capture.js';
+import { CAPTURE_FETCH_DEFAULTS, planCapture, runCapture, type CapturedEvent } from '../../main/engine/kafka/capture.js';
 import { decodeRecord } from '../../main/engine/kafka/decode.js';
-import type { NewEvent } from '../../shared/events.js';
 
 const RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 200_000);
 const PARTITIONS = Number(process.env.BENCH_KAFKA_PARTITIONS ?? 4);
@@ -110,7 +109,7 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
     // Time during which at least one append is outstanding (several may be in flight at once).
     let outstanding = 0;
     let since = 0;
-    const append = async (events: NewEvent[]) => {
+    const append = async (events: CapturedEvent[]) => {
       if (withoutLog) return { duplicates: 0 };
       if (outstanding++ === 0) since = performance.now();
       try {
@@ -119,7 +118,7 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
         if (--outstanding === 0) appendMs += performance.now() - since;
       }
     };
-    const result = await runCapture({ kafka, plan, stop, append, maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
+    const result = await runCapture({ kafka, plan, stop, append, encodeForLog: true, maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
     const elapsed = performance.now() - started;
     if (result.status.captured !== RECORDS) throw new Error(`captured ${result.status.captured} of ${RECORDS}`);
     const logCount = withoutLog ? RECORDS : ((await log.streams()).find((entry) => entry.stream === `kafka:${topic}`)?.count ?? 0);
@@ -232,7 +231,7 @@ async function main(): Promise<void> {
   const rows = [
     ['contender', 'events/s', 'note'],
     ['Eddy capture into the event log', fmt(bestCapture), `durable appends; peak queue ${peakQueueMb.toFixed(1)} MB; waiting on log.append ${(appendShare * 100).toFixed(0)}% of the time; process CPU ${cpu.capture.toFixed(1)} µs/event`],
-    ['Eddy capture, appends dropped', fmt(bestNoLog), `everything but the log: fetch, decode, queue; process CPU ${cpu.noLog.toFixed(1)} µs/event`],
+    ['Eddy capture, appends dropped', fmt(bestNoLog), `everything but the log: fetch, decode, encode for the log, queue; process CPU ${cpu.noLog.toFixed(1)} µs/event`],
     ['bare kafkajs eachBatch (decode only)', fmt(bestBare), `same fetch sizes; process CPU ${cpu.bare.toFixed(1)} µs/event`],
     ['kcat -C -e', bestKcat === null ? 'n/a' : fmt(bestKcat), bestKcat === null ? (kcatError ?? 'kcat missing') : 'librdkafka, prints key and value'],
     ['Eddy decoder alone (no Kafka, no log)', fmt(decoder), 'reported only'],

@@ -30,13 +30,13 @@ export const DEFAULT_APPENDER_LIMITS: AppenderLimits = {
   maxInFlight: 3,
 };
 
-interface Item {
-  events: NewEvent[];
+interface Item<E> {
+  events: E[];
   bytes: number;
 }
 
-export class LogAppender {
-  private readonly queue: Item[] = [];
+export class LogAppender<E = NewEvent> {
+  private readonly queue: Item<E>[] = [];
   private queuedBytes = 0;
   private queuedEvents = 0;
   private running: Promise<void> | undefined;
@@ -46,8 +46,8 @@ export class LogAppender {
   peakQueuedBytes = 0;
 
   constructor(
-    private readonly append: (events: NewEvent[]) => Promise<unknown>,
-    private readonly onDurable: (events: NewEvent[], bytes: number) => void,
+    private readonly append: (events: E[]) => Promise<unknown>,
+    private readonly onDurable: (events: E[], bytes: number) => void,
     private readonly limits: AppenderLimits = DEFAULT_APPENDER_LIMITS,
   ) {}
 
@@ -64,7 +64,7 @@ export class LogAppender {
   }
 
   /** Queues events for appending; resolves once there is room again (calling `whileWaiting` about every second). */
-  async push(events: NewEvent[], bytes: number, whileWaiting?: () => Promise<void>): Promise<void> {
+  async push(events: E[], bytes: number, whileWaiting?: () => Promise<void>): Promise<void> {
     if (this.failure) throw this.failure;
     if (events.length > 0) {
       // A big Kafka batch goes to the log in several appends of the preferred size.
@@ -110,7 +110,7 @@ export class LogAppender {
 
   private async loop(): Promise<void> {
     // Started appends, oldest first; each is reported durable only after the ones before it.
-    const inFlight: { done: Promise<unknown>; events: NewEvent[]; bytes: number }[] = [];
+    const inFlight: { done: Promise<unknown>; events: E[]; bytes: number }[] = [];
     const settleOldest = async (): Promise<boolean> => {
       const oldest = inFlight.shift()!;
       try {
@@ -128,7 +128,7 @@ export class LogAppender {
     };
     for (;;) {
       while (this.queue.length > 0 && !this.failure && inFlight.length < Math.max(1, this.limits.maxInFlight)) {
-        const batch: NewEvent[] = [];
+        const batch: E[] = [];
         let bytes = 0;
         while (this.queue.length > 0) {
           const next = this.queue[0]!;

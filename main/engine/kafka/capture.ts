@@ -25,6 +25,7 @@ import type { NewEvent } from '../../../shared/events.js';
 import { LogAppender, DEFAULT_APPENDER_LIMITS, type AppenderLimits } from './appender.js';
 import { partitionKey } from './cluster-access.js';
 import { decodeRecord } from './decode.js';
+import { EventEncoder, type EncodedEvent } from '../log/index.js';
 
 export interface PlannedPartition {
   topic: string;
@@ -99,12 +100,10 @@ export async function planCapture(admin: Admin, topics: CaptureTopicSelection[],
   return plan;
 }
 
-export interface CaptureOptions {
+interface CaptureOptionsBase {
   kafka: Kafka;
   plan: CapturePlan;
   stop: KafkaStop;
-  /** Appends to the log; resolves when durable, with how many were already there. */
-  append: (events: NewEvent[]) => Promise<{ duplicates: number } | void>;
   maxEventBytes: number;
   signal: AbortSignal;
   /** Called as the log acknowledges appends (durable counts) and when the status changes. */
@@ -120,6 +119,18 @@ export interface CaptureOptions {
   /** Deletes the capture's throwaway groups afterwards (best effort; they expire anyway). */
   deleteGroups?: (groupIds: string[]) => Promise<unknown>;
 }
+
+/**
+ * `append` appends to the log and resolves when durable, with how many were already there. With
+ * `encodeForLog` it is handed events encoded for the event log (`EncodedEvent`s, made as each
+ * record is decoded, so the queue between the consumer and the log holds bytes, not decoded
+ * objects): for an `append` that goes straight to `EventLog.append`.
+ */
+export type CaptureOptions = CaptureOptionsBase &
+  ({ encodeForLog?: false; append: (events: NewEvent[]) => Promise<{ duplicates: number } | void> } | { encodeForLog: true; append: (events: CapturedEvent[]) => Promise<{ duplicates: number } | void> });
+
+/** What the capture hands to `append`. */
+export type CapturedEvent = NewEvent | EncodedEvent;
 
 export type CaptureEnd = 'end' | 'maxMessages' | 'maxBytes' | 'untilTime' | 'cancelled';
 
@@ -204,9 +215,10 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
     resolveFinished();
   };
 
-  const appender = new LogAppender(
+  const appender = new LogAppender<CapturedEvent>(
     async (events) => {
-      const result = await options.append(events);
+      // Encoded events only reach an append that asked for them (`encodeForLog`).
+      const result = await (options.append as (events: CapturedEvent[]) => Promise<{ duplicates: number } | void>)(events);
       if (result) status.alreadyInLog += result.duplicates;
     },
     (events, _bytes) => {
@@ -233,6 +245,7 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
   }
 
   const fetch = { ...CAPTURE_FETCH_DEFAULTS, ...options.fetch };
+  const encoder = options.encodeForLog ? new EventEncoder(options.maxEventBytes) : null;
   let lostSince: number | undefined;
   let consumer: Consumer | undefined;
   let generation = 0;
@@ -371,7 +384,7 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     const state = states.get(partitionKey(batch.topic, batch.partition));
     if (!state || state.done || finished) return;
-    const events: NewEvent[] = [];
+    const events: CapturedEvent[] = [];
     let bytes = 0;
     let lastHanded: string | undefined;
     let complete = true;
@@ -394,7 +407,7 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
         break;
       }
       const decoded = decodeRecord(batch.topic, batch.partition, message, { maxEventBytes: options.maxEventBytes, ingestTime });
-      events.push(decoded.event);
+      events.push(encoder ? encoder.encode(decoded.event) : decoded.event);
       bytes += decoded.storedBytes;
       if (decoded.oversized) status.oversized++;
       handed++;

@@ -103,14 +103,32 @@ function hasUnsafeInteger(value: JsonValue): boolean {
   return false;
 }
 
-/** Whether the bytes hold 16 ASCII digits in a row (a number JSON may not hold exactly). */
-function hasLongDigitRun(bytes: Buffer): boolean {
-  let run = 0;
-  for (let index = 0; index < bytes.length; index++) {
-    const byte = bytes[index]!;
-    if (byte >= 0x30 && byte <= 0x39) {
-      if (++run >= 16) return true;
-    } else run = 0;
+const isDigit = (byte: number): boolean => byte >= 0x30 && byte <= 0x39;
+
+/**
+ * Whether the bytes hold 16 ASCII digits in a row (a number JSON may not hold exactly). Any 16
+ * bytes in a row include two of the bytes at 7, 15, 23, ... (every 8th), so only where two of
+ * those in a row are digits is the run around them measured: about an eighth of the reads of a
+ * byte-by-byte scan, which ran on every captured value.
+ */
+export function hasLongDigitRun(bytes: Uint8Array): boolean {
+  const n = bytes.length;
+  let previous = false;
+  for (let probe = 7; probe < n; probe += 8) {
+    const digit = isDigit(bytes[probe]!);
+    if (digit && previous) {
+      let start = probe - 8;
+      let between = start + 1;
+      while (between < probe && isDigit(bytes[between]!)) between++;
+      if (between === probe) {
+        // One run holds both probes: measure it whole.
+        while (start > 0 && isDigit(bytes[start - 1]!)) start--;
+        let end = probe + 1;
+        while (end < n && isDigit(bytes[end]!)) end++;
+        if (end - start >= 16) return true;
+      }
+    }
+    previous = digit;
   }
   return false;
 }

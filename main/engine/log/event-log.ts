@@ -43,7 +43,9 @@ import {
   journalPrefixBytes,
   newRowLayout,
   parseJournalLine,
-  prepareEvent,
+  prepareInput,
+  EventEncoder,
+  type EncodedEvent,
   preparedToEvent,
   rowToEvent,
   type PreparedEvent,
@@ -184,7 +186,9 @@ export interface IntegrityReport {
 
 export interface EventLog {
   /** Resolves once every accepted event is durable (journal written and synced). */
-  append(events: NewEvent[]): Promise<AppendResult>;
+  append(events: readonly (NewEvent | EncodedEvent)[]): Promise<AppendResult>;
+  /** Encodes events for `append` ahead of it, with this log's size limit (see EncodedEvent). */
+  encoder(): EventEncoder;
   /** One page of a stream, newest or oldest first, keyset-paged by seq. */
   read(request: ReadRequest): Promise<EventPage>;
   /** Events in log order, in batches, for replay. */
@@ -1034,7 +1038,11 @@ class SegmentedEventLog implements EventLog {
     return run;
   }
 
-  async append(events: NewEvent[]): Promise<AppendResult> {
+  encoder(): EventEncoder {
+    return new EventEncoder(this.maxEventBytes);
+  }
+
+  async append(events: readonly (NewEvent | EncodedEvent)[]): Promise<AppendResult> {
     this.assertWritable();
     if (!Array.isArray(events)) throw new EddyError('VALIDATION', 'append expects an array of events.');
     const admitted = await this.exclusive(() => this.admit(events));
@@ -1060,7 +1068,7 @@ class SegmentedEventLog implements EventLog {
         sliceEnd += EVENTS_PER_SLICE;
       }
       const input = inputs[n];
-      const prepared = prepareEvent(input, this.maxEventBytes);
+      const prepared = prepareInput(input, this.maxEventBytes);
       if (!prepared.ok) {
         result.rejected.push({ position: prepared.position, stream: prepared.stream, size: prepared.size, reason: prepared.reason });
         if (prepared.size > this.maxEventBytes) {

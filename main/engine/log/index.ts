@@ -21,4 +21,4 @@ export type { RetentionPolicy } from './manifest.js';
 export type { CrashPoint, DurabilityHooks } from './atomic-file.js';
 export type { LogFs, LogFileHandle } from './fs-layer.js';
 export { nodeFs } from './fs-layer.js';
-export { attachValueJson } from './event-codec.js';
+export { attachValueJson, EncodedEvent, EventEncoder } from './event-codec.js';

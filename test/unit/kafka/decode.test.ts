@@ -5,6 +5,7 @@ import {
   decodeRecord,
   decodeValue,
   eventToMessage,
+  hasLongDigitRun,
   jsonErrorLocation,
   NOTE_OVER_LIMIT,
   parseKafkaPosition,
@@ -147,6 +148,30 @@ describe('decodeRecord', () => {
     expect(bytesOf(back.value)?.toString()).toBe(text);
     // Ordinary 13-digit millisecond timestamps do not trigger it.
     expect(roundTrip(Buffer.from('{"ts_ms":1700000000000}')).decoded.event.decodeError).toBeUndefined();
+  });
+
+  it('finds 16 digits in a row wherever they are, as a byte-by-byte scan does', () => {
+    const byteByByte = (bytes: Buffer): boolean => {
+      let run = 0;
+      for (const byte of bytes) if ((run = byte >= 0x30 && byte <= 0x39 ? run + 1 : 0) >= 16) return true;
+      return false;
+    };
+    let seed = 7;
+    const random = (below: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % below;
+    let found = 0;
+    for (let round = 0; round < 20_000; round++) {
+      // Digit runs of 0-20 between other bytes ('/' and ':' sit just outside '0'-'9'), any offset.
+      const parts: string[] = [];
+      for (let piece = random(6); piece >= 0; piece--) parts.push('0123456789'.repeat(3).slice(random(10), random(10) + random(21)), '/:x"'[random(4)]!.repeat(random(3)));
+      const bytes = Buffer.from(parts.join(''));
+      const expected = byteByByte(bytes);
+      if (expected) found++;
+      expect(hasLongDigitRun(bytes), bytes.toString()).toBe(expected);
+    }
+    expect(found).toBeGreaterThan(500);
+    for (const [text, expected] of [['1234567890123456', true], ['123456789012345', false], ['x1234567890123456', true], ['1234567x123456789', false], ['12345678901234567890', true], ['', false]] as const) {
+      expect(hasLongDigitRun(Buffer.from(text)), text).toBe(expected);
+    }
   });
 
   it('stores a value over the size limit as metadata only, and replay skips it', () => {

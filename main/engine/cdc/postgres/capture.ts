@@ -26,11 +26,20 @@ import { formatLsn, lsnDistance, maxLsn, parseLsn, ZERO_LSN, type Lsn } from './
 import { decodePgoutput, type PgoutputMessage, type Relation, type ReplicationFrame } from './pgoutput.js';
 import { ReplicationConnection } from './replication-stream.js';
 import { TypeRegistry, type PgTypeRow } from './values.js';
+import type { EncodedEvent, EventEncoder } from '../../log/index.js';
 
 /** Where captured events go: the engine's event log (append resolves once they are durable). */
 export interface CaptureSink {
-  append(events: NewEvent[]): Promise<{ duplicates?: number } | void>;
+  append(events: CapturedEvent[]): Promise<{ duplicates?: number } | void>;
+  /**
+   * An encoder for the sink's event log (`EventLog.encoder`): streamed changes are then encoded as
+   * they are decoded, and what waits for the log is bytes rather than decoded objects.
+   */
+  encoder?(): EventEncoder;
 }
+
+/** A change as handed to the sink: encoded when the sink offers an encoder. */
+export type CapturedEvent = NewEvent | EncodedEvent;
 
 export type CaptureStateName = 'starting' | 'snapshotting' | 'running' | 'caught-up' | 'lagging' | 'gap-detected' | 'error' | 'stopped';
 
@@ -230,11 +239,16 @@ class PostgresCapture {
     private readonly signal: AbortSignal,
   ) {
     this.types = new TypeRegistry((oids) => loadTypes(this.requireMeta(), oids));
+    const encoder = sink.encoder?.();
+    this.encode = encoder ? (event) => encoder.encode(event) : (event) => event;
     this.wanted = new Set(spec.tables);
     this.serverLabel = spec.endpoint.label;
   }
 
-  private async append(events: NewEvent[]): Promise<void> {
+  /** Streamed events as they are queued for the sink. */
+  readonly encode: (event: NewEvent) => CapturedEvent;
+
+  private async append(events: CapturedEvent[]): Promise<void> {
     const result = await this.sink.append(events);
     this.duplicates += result?.duplicates ?? 0;
   }
@@ -512,7 +526,7 @@ class PostgresCapture {
     return this.meta ?? (await this.connectMeta());
   }
   /** Appends in call order; resolves once the log has them durably. */
-  async appendEvents(events: NewEvent[]): Promise<void> {
+  async appendEvents(events: CapturedEvent[]): Promise<void> {
     await this.append(events);
     this.events += events.length;
   }
@@ -545,7 +559,7 @@ type QueuedFrame = Exclude<ReplicationFrame, { kind: 'xlog' }> | { kind: 'change
 interface OpenTransaction extends TransactionContext {
   /** Already acknowledged (a re-send after a restart): its changes are dropped. */
   skip: boolean;
-  events: NewEvent[];
+  events: CapturedEvent[];
 }
 
 /** One START_REPLICATION session; a reconnect makes a new one that resumes at the acked LSN. */
@@ -559,7 +573,7 @@ class StreamSession {
   private failure: unknown;
   private ended = false;
   private txn: OpenTransaction | undefined;
-  private pending: NewEvent[] = [];
+  private pending: CapturedEvent[] = [];
   private pendingTransactions = 0;
   /** Appends started but not yet acknowledged, oldest first (their acks go out in this order). */
   private inflight: { done: Promise<void>; ackTo: Lsn; transactions: number; events: number }[] = [];
@@ -825,7 +839,7 @@ class StreamSession {
         const shape = this.relations.get(message.relationOid);
         if (!shape) return;
         const events = changeEvents(shape, message, lsn, txn, spec.source);
-        for (const event of events) txn.events.push(event);
+        for (const event of events) txn.events.push(this.capture.encode(event));
         if (txn.events.length >= spec.batchSize) {
           // A transaction larger than a batch goes in order, in pieces; none of it is acknowledged
           // before its commit, so a crash in between re-reads it whole.
@@ -840,7 +854,7 @@ class StreamSession {
         if (!txn || txn.skip) return;
         for (const oid of message.relationOids) {
           const shape = this.relations.get(oid);
-          if (shape) txn.events.push(truncateEvent(shape, lsn, txn, spec.source));
+          if (shape) txn.events.push(this.capture.encode(truncateEvent(shape, lsn, txn, spec.source)));
         }
         return;
       }

@@ -147,6 +147,7 @@ export function createPostgresCdcHandlers(context: EngineContext): Pick<Handlers
                 }
                 return appended;
               },
+              encoder: () => context.log.encoder(),
             },
             report,
             handle.signal,
