@@ -72,11 +72,14 @@ function headersJson(headers: unknown): string {
   if (headers === undefined || headers === null) return '[]';
   if (!Array.isArray(headers)) throw new TypeError('headers must be an array of {key, value}');
   if (headers.length === 0) return '[]';
-  for (const header of headers as unknown[]) {
-    const h = header as Partial<Header> | null;
+  // What JSON.stringify(headers.map(({ key, value }) => ({ key, value }))) gives, without the copies.
+  let text = '[';
+  for (let i = 0; i < headers.length; i++) {
+    const h = headers[i] as Partial<Header> | null;
     if (!h || typeof h.key !== 'string' || typeof h.value !== 'string') throw new TypeError('headers must be an array of {key, value} strings');
+    text += (i === 0 ? '{"key":' : ',{"key":') + JSON.stringify(h.key) + ',"value":' + JSON.stringify(h.value) + '}';
   }
-  return JSON.stringify((headers as Header[]).map((h) => ({ key: h.key, value: h.value })));
+  return text + ']';
 }
 
 /** `prepareEvent`, or the checks left for an event encoded ahead (`EventEncoder`) under another limit. */
@@ -192,10 +195,6 @@ export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResu
  * event is appended once: the log numbers it in place.
  */
 export class EncodedEvent implements PreparedEvent {
-  readonly keyJson = null;
-  readonly valueJson = null;
-  readonly headersJson = '';
-  readonly body = '';
   seq = 0;
   constructor(
     readonly stream: string,
@@ -207,16 +206,47 @@ export class EncodedEvent implements PreparedEvent {
     readonly eventTime: number,
     readonly ingestTime: number,
     readonly size: number,
-    /** UTF-8 byte lengths of the body's eight value tokens (see PreparedEvent.tokens). */
-    readonly tokens: number[],
     readonly escaped: boolean,
-    readonly bodyBuffer: Buffer,
+    /** Where the body is: `chunk.bytes` from `bodyStart`, its token lengths at `chunk.tokens[8 * tokensAt]`. */
+    readonly chunk: EncoderChunk,
     readonly bodyStart: number,
+    readonly tokensAt: number,
   ) {}
+
+  // The texts are in the body bytes only (kept off the object: every field is retained per event).
+  get keyJson(): null {
+    return null;
+  }
+  get valueJson(): null {
+    return null;
+  }
+  get headersJson(): string {
+    return '';
+  }
+  get body(): string {
+    return '';
+  }
+
+  /** UTF-8 byte lengths of the body's eight value tokens (PreparedEvent.tokens, in bytes). */
+  tokenLength(k: number): number {
+    return this.chunk.tokens[TOKENS * this.tokensAt + k]!;
+  }
+
+  bodyText(): string {
+    return this.chunk.bytes.toString('utf8', this.bodyStart, this.bodyStart + this.size);
+  }
 }
 
-/** Buffers of this size hold the bodies of a few hundred typical events; a bigger body gets its own. */
-const ENCODER_CHUNK = 256 * 1024;
+/** Bodies and token lengths of encoded events, shared by a few hundred of them. */
+export interface EncoderChunk {
+  bytes: Buffer;
+  tokens: Int32Array;
+}
+
+const TOKENS = 8;
+/** Chunks hold the bodies of a few hundred typical events; a bigger body gets its own. */
+const ENCODER_CHUNK_BYTES = 256 * 1024;
+const ENCODER_CHUNK_EVENTS = 2048;
 
 /**
  * Turns events into `EncodedEvent`s, writing their bodies into shared buffers as it goes (outside
@@ -224,8 +254,9 @@ const ENCODER_CHUNK = 256 * 1024;
  * it came: the log's append then refuses it with the reason, as for any event.
  */
 export class EventEncoder {
-  private chunk: Buffer = Buffer.alloc(0);
+  private chunk: EncoderChunk = { bytes: Buffer.alloc(0), tokens: new Int32Array(0) };
   private used = 0;
+  private events = 0;
 
   constructor(private readonly maxEventBytes: number) {}
 
@@ -234,24 +265,28 @@ export class EventEncoder {
     if (!prepared.ok) return input;
     const event = prepared.event;
     const size = event.size;
-    if (this.used + size > this.chunk.length) {
-      this.chunk = Buffer.allocUnsafeSlow(Math.max(ENCODER_CHUNK, size));
+    if (this.used + size > this.chunk.bytes.length || this.events === ENCODER_CHUNK_EVENTS) {
+      this.chunk = { bytes: Buffer.allocUnsafeSlow(Math.max(ENCODER_CHUNK_BYTES, size)), tokens: new Int32Array(TOKENS * ENCODER_CHUNK_EVENTS) };
       this.used = 0;
+      this.events = 0;
     }
+    const { bytes, tokens } = this.chunk;
     const start = this.used;
-    this.chunk.write(event.body, start, 'utf8');
+    const index = this.events++;
+    bytes.write(event.body, start, 'utf8');
     this.used += size;
-    let tokens = event.tokens!;
-    if (size !== event.body.length) {
+    const lengths = event.tokens!;
+    if (size === event.body.length) {
+      for (let k = 0; k < TOKENS; k++) tokens[TOKENS * index + k] = lengths[k]!;
+    } else {
       // Not ASCII: characters are not bytes; measure each token in bytes once, here.
-      tokens = [];
       let chars = 1;
-      for (const length of event.tokens!) {
-        tokens.push(Buffer.byteLength(event.body.slice(chars, chars + length)));
-        chars += length + 1;
+      for (let k = 0; k < TOKENS; k++) {
+        tokens[TOKENS * index + k] = Buffer.byteLength(event.body.slice(chars, chars + lengths[k]!));
+        chars += lengths[k]! + 1;
       }
     }
-    return new EncodedEvent(event.stream, event.position, event.hash, event.valueBytes, event.decodeError, event.op, event.eventTime, event.ingestTime, size, tokens, event.escaped === true, this.chunk, start);
+    return new EncodedEvent(event.stream, event.position, event.hash, event.valueBytes, event.decodeError, event.op, event.eventTime, event.ingestTime, size, event.escaped === true, this.chunk, start, index);
   }
 }
 
@@ -290,7 +325,7 @@ export function encodeJournalLines(events: PreparedEvent[], totalBytes: number, 
     if (i > 0) buffer[offset++] = 0x0a;
     offset += buffer.write('[' + event.seq, offset, 'latin1');
     if (layout) layRow(layout, i, event, offset);
-    if (event instanceof EncodedEvent) offset += event.bodyBuffer.copy(buffer, offset, event.bodyStart, event.bodyStart + event.size);
+    if (event instanceof EncodedEvent) offset += event.chunk.bytes.copy(buffer, offset, event.bodyStart, event.bodyStart + event.size);
     else offset += buffer.write(event.body, offset, 'utf8');
   }
   if (offset !== totalBytes) throw new Error(`journal record is ${offset} bytes, expected ${totalBytes}`);
@@ -299,22 +334,32 @@ export function encodeJournalLines(events: PreparedEvent[], totalBytes: number, 
 
 /** Records row `row`'s column byte ranges, its body starting at byte `bodyStart` of the payload. */
 function layRow(layout: RowLayout, row: number, event: PreparedEvent, bodyStart: number): void {
-  const lengths = event.tokens;
-  if (!lengths) throw new Error('a laid-out journal record needs prepared token lengths');
   const t = row * LAYOUT_INTS;
-  // Encoded events carry their token lengths in bytes already.
-  const ascii = event instanceof EncodedEvent || event.size === event.body.length;
-  let chars = 1; // past the leading comma
-  let bytes = bodyStart + 1;
-  for (let k = 0; k < lengths.length; k++) {
-    const length = lengths[k]!;
-    // ASCII bodies: bytes are characters. Otherwise measure what precedes and the token itself.
-    const start = ascii ? bytes : bodyStart + Buffer.byteLength(event.body.slice(0, chars));
-    const byteLength = ascii ? length : Buffer.byteLength(event.body.slice(chars, chars + length));
-    layout.tokens[t + 2 * k] = start;
-    layout.tokens[t + 2 * k + 1] = byteLength;
-    chars += length + 1;
-    bytes = start + byteLength + 1;
+  if (event instanceof EncodedEvent) {
+    // Token lengths are in bytes already.
+    let bytes = bodyStart + 1; // past the leading comma
+    for (let k = 0; k < TOKENS; k++) {
+      const length = event.tokenLength(k);
+      layout.tokens[t + 2 * k] = bytes;
+      layout.tokens[t + 2 * k + 1] = length;
+      bytes += length + 1;
+    }
+  } else {
+    const lengths = event.tokens;
+    if (!lengths) throw new Error('a laid-out journal record needs prepared token lengths');
+    const ascii = event.size === event.body.length;
+    let chars = 1; // past the leading comma
+    let bytes = bodyStart + 1;
+    for (let k = 0; k < lengths.length; k++) {
+      const length = lengths[k]!;
+      // ASCII bodies: bytes are characters. Otherwise measure what precedes and the token itself.
+      const start = ascii ? bytes : bodyStart + Buffer.byteLength(event.body.slice(0, chars));
+      const byteLength = ascii ? length : Buffer.byteLength(event.body.slice(chars, chars + length));
+      layout.tokens[t + 2 * k] = start;
+      layout.tokens[t + 2 * k + 1] = byteLength;
+      chars += length + 1;
+      bytes = start + byteLength + 1;
+    }
   }
   layout.tokens[t + LAYOUT_INTS - 1] = event.escaped ? LAYOUT_ESCAPED : 0;
   const n = row * LAYOUT_NUMBERS;
@@ -394,19 +439,23 @@ export function rowToEvent(row: SqlValue[]): StoredEvent {
 
 /** The StoredEvent for an event just made durable (no parse: the caller's objects are reused). */
 export function preparedToEvent(prepared: PreparedEvent, original: Partial<EventRecord>): StoredEvent {
+  let key = original.key;
+  let value = original.value;
+  let headers: Header[];
   if (prepared instanceof EncodedEvent) {
-    // Nothing decoded was kept: read the key and value back from the journal body.
-    const body = prepared.bodyBuffer.toString('utf8', prepared.bodyStart, prepared.bodyStart + prepared.size);
-    const [, , , key, value, , , headers] = JSON.parse('[0' + body) as [number, string, string, JsonValue, JsonValue, unknown, unknown, Header[]];
-    return preparedToEvent({ ...prepared, headersJson: headers.length === 0 ? '[]' : JSON.stringify(headers) }, { key, value });
-  }
+    // Nothing decoded was kept: read the key, value and headers back from the journal body.
+    const fields = JSON.parse('[0' + prepared.bodyText()) as [number, string, string, JsonValue, JsonValue, unknown, unknown, Header[]];
+    key = fields[3];
+    value = fields[4];
+    headers = fields[7];
+  } else headers = prepared.headersJson === '[]' ? [] : (JSON.parse(prepared.headersJson) as Header[]);
   const event: StoredEvent = {
     seq: prepared.seq,
     stream: prepared.stream,
     position: prepared.position,
-    key: (original.key ?? null) as JsonValue,
-    value: (original.value ?? null) as JsonValue,
-    headers: prepared.headersJson === '[]' ? [] : (JSON.parse(prepared.headersJson) as Header[]),
+    key: (key ?? null) as JsonValue,
+    value: (value ?? null) as JsonValue,
+    headers,
     eventTime: prepared.eventTime,
     ingestTime: prepared.ingestTime,
     size: prepared.size,
