@@ -1,4 +1,4 @@
-// CDC benchmarks: `npm run bench -- cdc [--changes N] [--rounds N] [--sqlserver-changes N]`.
+// CDC benchmarks: `npm run bench -- cdc [--changes N] [--rounds N] [--sqlserver-changes N]` (rounds: 3 by default; each side's best counts).
 //
 // Sections (each adds rows to the table and metrics to the last-line JSON, DESIGN.md 7):
 //   1. PostgreSQL: capture rate into the event log vs pg_recvlogical on the same kind of slot
@@ -113,7 +113,7 @@ async function runPgRecvlogical(binary: string, url: string, slot: string, publi
 async function postgresSection(): Promise<void> {
   const url = pgUrl();
   const changes = argument('changes', 100_000);
-  const rounds = argument('rounds', 1);
+  const rounds = argument('rounds', 3);
   const admin = new pg.Client({ connectionString: url });
   try {
     await admin.connect();
