@@ -64,7 +64,7 @@ export async function createEngine(settings: EngineSettings, emit: Emit, askHost
     onProblem: (problem) => report(problem.severity, problem.source, problem.message),
   });
   const notifier = appendNotifier(emit);
-  const stopTail = log.tail(undefined, (events) => {
+  const stopTail = log.onAppended((events) => {
     const counts = new Map<string, number>();
     for (const event of events) counts.set(event.stream, (counts.get(event.stream) ?? 0) + 1);
     for (const [stream, count] of counts) notifier.add(stream, count);

@@ -12,10 +12,10 @@
 import { EddyError } from '../../../shared/contract.js';
 import type { ExplorerFilter } from '../../../shared/contracts/explorer.js';
 import type { StoredEvent, StreamStats } from '../../../shared/events.js';
-import type { EventLog } from '../log/index.js';
+import type { AppendedEvent, EventLog } from '../log/index.js';
 import { compileFilter, filterKey, filterSql, sqlString } from './filter.js';
 
-export type ViewLog = Pick<EventLog, 'query' | 'replay' | 'findPosition' | 'streams' | 'tail'>;
+export type ViewLog = Pick<EventLog, 'query' | 'replay' | 'findPosition' | 'streams' | 'onAppended'>;
 
 export const MAX_ANCHORS = 50_000;
 const BUILD_TIMEOUT_MS = 120_000;
@@ -289,15 +289,16 @@ export class ViewManager {
     private readonly log: ViewLog,
     private readonly maxAnchors = MAX_ANCHORS,
   ) {
-    this.stopTail = log.tail(undefined, (events) => this.route(events));
+    this.stopTail = log.onAppended((events) => this.route(events));
   }
 
-  private route(events: StoredEvent[]): void {
+  private route(events: readonly AppendedEvent[]): void {
     if (this.views.size === 0) return;
     for (const event of events) {
       for (const view of this.views.values()) {
         if (view.stream !== event.stream) continue;
-        view.add(event.seq, !view.match || view.match(event));
+        // Only a filtered view reads the event itself.
+        view.add(event.seq, !view.match || view.match(event.event()));
       }
     }
   }

@@ -3,6 +3,8 @@
 // fetch); when the queue holds too much, `push` waits, which keeps kafkajs from fetching more (its
 // fetcher does not fetch again until the batch handler returns), so memory stays bounded whatever
 // the topic size. Appends are coalesced up to a size so the journal syncs fewer, larger records.
+// The queue holds whatever the capture hands the log: `NewEvent`s, or events already encoded for
+// it (`EncodedEvent`, see the capture).
 import type { NewEvent } from '../../../shared/events.js';
 
 export interface AppenderLimits {

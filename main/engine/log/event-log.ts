@@ -198,6 +198,12 @@ export interface EventLog {
   /** Live events as they become durable. Returns the unsubscribe function. */
   tail(stream: string | undefined, listener: (events: StoredEvent[]) => void): () => void;
   /**
+   * The stream and seq of each event as it becomes durable, in log order, with the whole event on
+   * request: for counters and indexes, which then cost nothing per event they do not read. (An
+   * event encoded ahead keeps no decoded copy; `tail` reads each one back from its bytes.)
+   */
+  onAppended(listener: (appended: readonly AppendedEvent[]) => void): () => void;
+  /**
    * Read-only SQL (SELECT, WITH or EXPLAIN) over the `events` view: seq, stream, position, key,
    * value, headers, op, event_time, ingest_time, size, decode_error, value_bytes; key, value and
    * headers are JSON text (`json_extract(value, '$.after.id')`). The statement runs once per
@@ -316,6 +322,37 @@ interface TailListener {
   listener: (events: StoredEvent[]) => void;
 }
 
+/** An event just made durable, as `onAppended` reports it. */
+export interface AppendedEvent {
+  readonly stream: string;
+  readonly seq: number;
+  /** The whole event, read back once for every listener that asks. */
+  event(): StoredEvent;
+}
+
+/** A durable batch's events as StoredEvents, each made on first request and shared. */
+class DurableBatchEvents {
+  private readonly made: (StoredEvent | undefined)[];
+  constructor(private readonly batch: Batch) {
+    this.made = new Array<StoredEvent | undefined>(batch.events.length);
+  }
+  at(index: number): StoredEvent {
+    return (this.made[index] ??= preparedToEvent(this.batch.events[index]!, this.batch.originals[index] as Partial<StoredEvent>));
+  }
+}
+
+class AppendedRef implements AppendedEvent {
+  constructor(
+    readonly stream: string,
+    readonly seq: number,
+    private readonly events: DurableBatchEvents,
+    private readonly index: number,
+  ) {}
+  event(): StoredEvent {
+    return this.events.at(this.index);
+  }
+}
+
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 /** Version > 0: the segment rewritten without deleted events (compaction); a new name, published atomically. */
 const segmentFile = (id: number, version = 0): string => `segments/${pad(id, 8)}${version > 0 ? `.v${version}` : ''}.sqlite`;
@@ -391,6 +428,7 @@ class SegmentedEventLog implements EventLog {
   private compacting = false;
   private readonly rates = new RateMeter();
   private readonly tails = new Set<TailListener>();
+  private readonly appendWatchers = new Set<(appended: readonly AppendedEvent[]) => void>();
   private readonly problemList: LogProblem[] = [];
   private problemCounter = 0;
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -1470,7 +1508,7 @@ class SegmentedEventLog implements EventLog {
       }
       for (const [stream, count] of perStream) this.rates.add(stream, count, now);
       batch.resolve(batch.result);
-      if (this.tails.size > 0) this.notifyTails(batch);
+      if (this.tails.size > 0 || this.appendWatchers.size > 0) this.notifyTails(batch);
     }
     this.releaseBreathers();
   }
@@ -1486,9 +1524,20 @@ class SegmentedEventLog implements EventLog {
   }
 
   private notifyTails(batch: Batch): void {
-    const events = batch.events.map((event, i) => preparedToEvent(event, batch.originals[i] as Partial<StoredEvent>));
+    const events = new DurableBatchEvents(batch);
+    if (this.appendWatchers.size > 0) {
+      const appended = batch.events.map((event, i) => new AppendedRef(event.stream, event.seq, events, i));
+      for (const watcher of this.appendWatchers) {
+        try {
+          watcher(appended);
+        } catch (error) {
+          this.report('warning', `A live view of the log failed: ${errorMessage(error)}`);
+        }
+      }
+    }
     for (const tail of this.tails) {
-      const selected = tail.stream === undefined ? events : events.filter((e) => e.stream === tail.stream);
+      const selected: StoredEvent[] = [];
+      for (let i = 0; i < batch.events.length; i++) if (tail.stream === undefined || batch.events[i]!.stream === tail.stream) selected.push(events.at(i));
       if (selected.length === 0) continue;
       try {
         tail.listener(selected);
@@ -1503,6 +1552,15 @@ class SegmentedEventLog implements EventLog {
     this.tails.add(entry);
     return () => {
       this.tails.delete(entry);
+    };
+  }
+
+  onAppended(listener: (appended: readonly AppendedEvent[]) => void): () => void {
+    // A wrapper, so the same function subscribed twice is two subscriptions.
+    const watcher = (appended: readonly AppendedEvent[]): void => listener(appended);
+    this.appendWatchers.add(watcher);
+    return () => {
+      this.appendWatchers.delete(watcher);
     };
   }
 
@@ -2446,6 +2504,7 @@ class SegmentedEventLog implements EventLog {
     this.openSegments = [];
     this.cache.closeAll();
     this.tails.clear();
+    this.appendWatchers.clear();
   }
 }
 

@@ -3,6 +3,7 @@
 // retention. Everything else in this folder is its implementation.
 export { openEventLog } from './event-log.js';
 export type {
+  AppendedEvent,
   AppendResult,
   EventLog,
   EventLogOptions,

@@ -5,7 +5,7 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NewEvent, StoredEvent } from '../../../shared/events.js';
-import { attachValueJson, EncodedEvent, EventEncoder, openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
+import { attachValueJson, EncodedEvent, EventEncoder, openEventLog, type AppendedEvent, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
 import { orderEvent, removeTempDirs, tempDir, waitFor } from './helpers.js';
 
 afterAll(removeTempDirs);
@@ -62,6 +62,12 @@ describe('events encoded ahead of the append', () => {
     const encodedTail: StoredEvent[] = [];
     plain.tail(undefined, (events) => plainTail.push(...events));
     encoded.tail(undefined, (events) => encodedTail.push(...events));
+    // Identities for counters and indexes, the whole event on request (read back once, shared).
+    const appended: AppendedEvent[] = [];
+    const stop = encoded.onAppended((events) => appended.push(...events));
+    encoded.onAppended(() => {
+      throw new Error('a failing watcher');
+    });
     const encoder = encoded.encoder();
     const events = mixed(1200);
     for (let from = 0; from < events.length; from += 100) {
@@ -75,6 +81,10 @@ describe('events encoded ahead of the append', () => {
     }
     expect(encodedTail).toEqual(plainTail);
     expect(encodedTail).toHaveLength(1200);
+    expect(appended.map((event) => [event.stream, event.seq])).toEqual(plainTail.map((event) => [event.stream, event.seq]));
+    expect(appended.map((event) => event.event())).toEqual(encodedTail);
+    expect(appended[7]!.event()).toBe(appended[7]!.event());
+    stop();
     expect(encodedTail[1]).toMatchObject({ stream: 'ünïcode', key: 'clé-1 東京', headers: [{ key: 'émoji', value: '🚀 ok' }], decodeError: 'note 1: naïve' });
 
     await waitFor(() => readdirSync(path.join(encodedDir, 'segments')).some((name) => name.endsWith('.sqlite')));

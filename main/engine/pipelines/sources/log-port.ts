@@ -3,9 +3,9 @@
 // dedup by (stream, position), replay in log order from a seq or a point in time, tail.
 import { EddyError } from '../../../../shared/contract.js';
 import { NewEventSchema, type NewEvent, type StoredEvent } from '../../../../shared/events.js';
-import type { AppendResult, EventLog, EventPage, ReadRequest, ReplayOptions } from '../../log/index.js';
+import type { AppendedEvent, AppendResult, EventLog, EventPage, ReadRequest, ReplayOptions } from '../../log/index.js';
 
-export type LogPort = Pick<EventLog, 'append' | 'replay' | 'tail' | 'findPosition' | 'read' | 'lastSeq'>;
+export type LogPort = Pick<EventLog, 'append' | 'replay' | 'tail' | 'onAppended' | 'findPosition' | 'read' | 'lastSeq'>;
 
 export class MemoryLog implements LogPort {
   private readonly events: StoredEvent[] = [];
@@ -89,6 +89,10 @@ export class MemoryLog implements LogPort {
 
   async findPosition(stream: string, position: string): Promise<number | null> {
     return this.positions.get(`${stream}\u0000${position}`) ?? null;
+  }
+
+  onAppended(listener: (appended: readonly AppendedEvent[]) => void): () => void {
+    return this.tail(undefined, (events) => listener(events.map((event) => ({ stream: event.stream, seq: event.seq, event: () => event }))));
   }
 
   tail(stream: string | undefined, listener: (events: StoredEvent[]) => void): () => void {

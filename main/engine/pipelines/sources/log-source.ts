@@ -69,7 +69,7 @@ export class LogSource implements Source {
     this.cursor = seq ?? this.options.startAfterSeq ?? 0;
     this.endSeq = this.options.bounded ? (this.options.toSeq ?? this.log.lastSeq) : Infinity;
     this.headSeq = this.log.lastSeq;
-    this.unsubscribe = this.log.tail(undefined, (events) => {
+    this.unsubscribe = this.log.onAppended((events) => {
       let mine = false;
       for (const event of events) {
         if (this.byStream.has(event.stream)) mine = true;
