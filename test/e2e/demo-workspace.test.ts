@@ -1,6 +1,6 @@
 // The newcomer's first minute, in a real browser over web mode: the demo workspace opens with its
 // captured streams, a change event shows before/after, and a killed engine is reported and comes back.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { existsSync } from 'node:fs';
 import { launchBrowser, requireChromium, screenshot } from '../support/browser.js';
@@ -23,6 +23,15 @@ describe.runIf(enabled)('demo workspace in the browser', () => {
       if (message.type() === 'error') errors.push(message.text());
     });
     (page as unknown as { errors: string[] }).errors = errors;
+  });
+  afterEach(async (context) => {
+    // What the page and the host showed when a step failed, for the CI log's reader.
+    if (context.task.result?.state === 'fail' && page) {
+      await screenshot(page, `demo-failed-${context.task.name.slice(0, 30).replace(/\W+/g, '-')}`).catch(() => undefined);
+      console.log(`[demo e2e] status bar: ${await page.locator('footer').innerText({ timeout: 2000 }).catch(() => '(none)')}`);
+      console.log(`[demo e2e] page errors: ${JSON.stringify((page as unknown as { errors: string[] }).errors)}`);
+      console.log(`[demo e2e] web mode output:\n${app.output().slice(-4000)}`);
+    }
   });
   afterAll(async () => {
     await browser?.close();
