@@ -3,7 +3,7 @@
 // metadata, truncates and snapshot rows.
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../../../shared/events';
-import { changeEvents, changePosition, keyIndexes, shapeFromRelation, snapshotEvent, snapshotPosition, transactionContext, truncateEvent, type TableShape } from '../../../main/engine/cdc/postgres/envelope';
+import { changeEvents, changePosition, keyIndexes, markSnapshotLast, shapeFromRelation, snapshotEvent, snapshotPosition, transactionContext, truncateEvent, type TableShape } from '../../../main/engine/cdc/postgres/envelope';
 import { UNCHANGED_TOAST, type Relation } from '../../../main/engine/cdc/postgres/pgoutput';
 import { builtinTypes, UNAVAILABLE_VALUE } from '../../../main/engine/cdc/postgres/values';
 
@@ -28,7 +28,8 @@ describe('change events', () => {
   it('builds an insert in the Debezium envelope, keyed by the primary key, timed at the commit', () => {
     const txn = transactionContext(771, 0x16b374d848n, commitMicros);
     const [event] = changeEvents(shape, { tag: 'insert', newTuple: ['1', '10.50', 'hi'] }, 0x16b374d800n, txn, source, 1_767_225_601_000);
-    expect(event).toEqual({
+    // (Object.entries: the event's own fields, without the JSON text attached for the log.)
+    expect(Object.fromEntries(Object.entries(event!))).toEqual({
       stream: 'pg:shop.public.orders',
       position: 'pg:00000016B374D848:00000016B374D800:0000000000',
       key: { id: 1 },
@@ -126,3 +127,59 @@ describe('snapshot events', () => {
     expect(snapshotPosition(0x500n, 99) < changePosition(0x600n, 0x10n, 0)).toBe(true);
   });
 });
+
+/** The value's JSON text attached for the log (attachValueJson), if any. */
+function attachedText(event: NewEvent): unknown {
+  const symbol = Object.getOwnPropertySymbols(event).find((entry) => entry.description === 'eddy.valueJson');
+  return symbol === undefined ? undefined : (event as unknown as Record<symbol, unknown>)[symbol];
+}
+
+describe('the JSON text stored for each event', () => {
+  it('is exactly JSON.stringify of its envelope, for every kind of event and awkward names and values', () => {
+    const awkward: Relation = {
+      oid: 1,
+      schema: 'sché"ma',
+      name: 'ta\\ble\u2028',
+      replicaIdentity: 'full',
+      columns: [
+        { name: 'id', isKey: true, typeOid: 20, typeModifier: -1 },
+        { name: 'quote"d', isKey: false, typeOid: 25, typeModifier: -1 },
+        { name: 'doc', isKey: false, typeOid: 3802, typeModifier: -1 },
+        { name: 'tags', isKey: false, typeOid: 1009, typeModifier: -1 },
+        { name: 'ok', isKey: false, typeOid: 16, typeModifier: -1 },
+        { name: 'ratio', isKey: false, typeOid: 701, typeModifier: -1 },
+        { name: 'at', isKey: false, typeOid: 1184, typeModifier: -1 },
+      ],
+    };
+    const awkwardShape = shapeFromRelation('d"b', awkward, (oid) => types.get(oid)!, ['id']);
+    const odd = { name: 'na"me\n', version: 'ünï 1' };
+    const tuple = (id: string, text: string | null): (string | null)[] => [id, text, '{"a":[1,{"b":"ü\\n"}],"c":null}', '{x,"y z",NULL}', 't', 'NaN', '2026-01-01 00:00:00.123456+02'];
+    const txn = transactionContext(4_294_967_295, 0xffffffff00000010n, commitMicros);
+    const other = transactionContext(7, 0x20n, commitMicros + 1000n);
+    const events: NewEvent[] = [
+      ...changeEvents(awkwardShape, { tag: 'insert', newTuple: tuple('9007199254740993', 'line\nbreak "q" \u0000') }, 0x1n, txn, odd),
+      ...changeEvents(awkwardShape, { tag: 'update', keyTuple: null, oldTuple: tuple('1', 'old'), newTuple: [...tuple('1', null).slice(0, 1), UNCHANGED_TOAST, ...tuple('1', null).slice(2)] }, 0x2n, txn, odd),
+      ...changeEvents(awkwardShape, { tag: 'update', keyTuple: null, oldTuple: tuple('1', 'a'), newTuple: tuple('2', 'b') }, 0x3n, txn, odd),
+      ...changeEvents(awkwardShape, { tag: 'delete', keyTuple: ['5', null, null, null, null, null, null], oldTuple: null }, 0x4n, txn, odd),
+      // Another transaction, table and source in between: the kept texts must follow.
+      ...changeEvents(shape, { tag: 'update', keyTuple: null, oldTuple: null, newTuple: ['1', '2', 'x'] }, 0x5n, txn, source, Number.NaN),
+      // Same table, source and commit time, another transaction.
+      ...changeEvents(shape, { tag: 'insert', newTuple: ['4', '5', 'w'] }, 0x31n, transactionContext(8, 0x30n, commitMicros), source),
+      ...changeEvents(shape, { tag: 'insert', newTuple: ['3', '4', 'y'] }, 0x21n, other, source),
+      ...changeEvents(awkwardShape, { tag: 'insert', newTuple: tuple('6', 'z') }, 0x22n, other, odd),
+      truncateEvent(awkwardShape, 0x6n, txn, odd),
+      snapshotEvent(awkwardShape, tuple('7', 'snap'), 0x500n, 0, 'first', 1_767_225_600_000, odd),
+      snapshotEvent(awkwardShape, tuple('8', 'snap'), 0x500n, 1, 'true', 1_767_225_600_000, odd),
+      snapshotEvent(shape, ['8', '1.00', null], 0x500n, 1, 'true', 1_767_225_600_000, source),
+    ];
+    const last = snapshotEvent(shape, ['9', '1.00', null], 0x500n, 2, 'true', 1_767_225_600_000, source);
+    markSnapshotLast(last);
+    events.push(last);
+    expect(value(last).source.snapshot).toBe('last');
+    expect(events.map((event) => event.op ?? 't')).toEqual(['c', 'u', 'd', 'c', 'd', 'u', 'c', 'c', 'c', 't', 'r', 'r', 'r', 'r']);
+    for (const event of events) {
+      expect(attachedText(event)).toBe(JSON.stringify(event.value));
+    }
+  });
+});
+

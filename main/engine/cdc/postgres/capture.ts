@@ -21,7 +21,7 @@ import type { NewEvent } from '../../../../shared/events.js';
 import { connectPg, quoteIdent, redactUrl, serverFacts, splitTableName, type PgEndpoint } from './client.js';
 import { readCaptureState, writeCaptureState, type CaptureStateFile } from './capture-state.js';
 import { listTables, readSlot, type SlotState } from './discover.js';
-import { changeEvents, keyIndexes, shapeFromRelation, snapshotEvent, streamName, transactionContext, truncateEvent, type SourceInfo, type TableShape, type TransactionContext } from './envelope.js';
+import { changeEvents, keyIndexes, markSnapshotLast, shapeFromRelation, snapshotEvent, streamName, transactionContext, truncateEvent, type SourceInfo, type TableShape, type TransactionContext } from './envelope.js';
 import { formatLsn, lsnDistance, maxLsn, parseLsn, ZERO_LSN, type Lsn } from './lsn.js';
 import { decodePgoutput, type PgoutputMessage, type Relation, type ReplicationFrame } from './pgoutput.js';
 import { ReplicationConnection } from './replication-stream.js';
@@ -448,8 +448,7 @@ class PostgresCapture {
         await client.query('CLOSE eddy_snapshot');
       }
       if (held) {
-        const source = (held.value as { source: { snapshot: string } }).source;
-        if (index > 1) source.snapshot = 'last';
+        if (index > 1) markSnapshotLast(held);
         await this.append([held]);
         this.events += 1;
         this.snapshotRows += 1;

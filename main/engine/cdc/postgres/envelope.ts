@@ -8,6 +8,7 @@
 // decimal digits, so positions sort as text in commit order). A transaction re-sent after a
 // restart produces the same positions, so the log stores it once.
 import type { Header, JsonValue, NewEvent } from '../../../../shared/events.js';
+import { attachValueJson } from '../../log/index.js';
 import { paddedLsn, type Lsn } from './lsn.js';
 import { UNCHANGED_TOAST, type ColumnValue, type Relation, type Tuple } from './pgoutput.js';
 import { mapValue, UNAVAILABLE_VALUE, type TypeInfo } from './values.js';
@@ -142,15 +143,87 @@ interface EnvelopeParts {
   nowMs: number;
 }
 
+/** A number as JSON.stringify writes it. */
+function jsonNumber(value: number): string {
+  return Number.isFinite(value) ? String(value) : 'null';
+}
+
+/**
+ * The JSON text around an envelope's per-event fields, for one table in one transaction (or one
+ * snapshot marker): most of `source` is the same for all of its events.
+ */
+interface EnvelopeTexts {
+  source: SourceInfo;
+  txn: TransactionContext | undefined;
+  snapshot: string;
+  eventTimeMs: number;
+  tsMicros: number;
+  /** From `,"source":{"version"` to `"sequence":`. */
+  head: string;
+  /** From `,"schema"` to `"lsn":`. */
+  middle: string;
+  /** `,"transaction":{"id":...,"total_order":`, or the whole `,"transaction":null}` without a transaction. */
+  transaction: string;
+}
+
+const envelopeTexts = new WeakMap<TableShape, EnvelopeTexts>();
+
+function textsFor(parts: EnvelopeParts): EnvelopeTexts {
+  const { shape, txn } = parts;
+  const known = envelopeTexts.get(shape);
+  if (known && known.txn === txn && known.source === parts.source && known.snapshot === parts.snapshot && known.eventTimeMs === parts.eventTimeMs && known.tsMicros === parts.tsMicros) return known;
+  const texts: EnvelopeTexts = {
+    source: parts.source,
+    txn,
+    snapshot: parts.snapshot,
+    eventTimeMs: parts.eventTimeMs,
+    tsMicros: parts.tsMicros,
+    head:
+      `,"source":{"version":${JSON.stringify(parts.source.version)},"connector":"postgresql","name":${JSON.stringify(parts.source.name)}` +
+      `,"ts_ms":${jsonNumber(parts.eventTimeMs)},"ts_us":${jsonNumber(parts.tsMicros)},"snapshot":${JSON.stringify(parts.snapshot)},"db":${JSON.stringify(shape.database)},"sequence":`,
+    middle: `,"schema":${JSON.stringify(shape.schema)},"table":${JSON.stringify(shape.table)},"txId":${txn ? jsonNumber(txn.xid) : 'null'},"lsn":`,
+    transaction: txn ? `,"transaction":{"id":${JSON.stringify(txn.transactionId)},"total_order":` : ',"transaction":null}',
+  };
+  envelopeTexts.set(shape, texts);
+  return texts;
+}
+
+/**
+ * The envelope's JSON text: exactly `JSON.stringify(value)` for the object `event` builds (same
+ * keys in the same order), written from texts kept per table and transaction. The log stores it
+ * instead of serializing the object, whose `source` block alone took ~1.5 µs of the ~4 µs.
+ */
+function envelopeText(parts: EnvelopeParts, sequence: string | null, order: { total: number; perStream: number } | null): string {
+  const texts = textsFor(parts);
+  return (
+    '{"before":' +
+    (parts.before === null ? 'null' : JSON.stringify(parts.before)) +
+    ',"after":' +
+    (parts.after === null ? 'null' : JSON.stringify(parts.after)) +
+    texts.head +
+    (sequence === null ? 'null' : JSON.stringify(sequence)) +
+    texts.middle +
+    jsonNumber(Number(parts.lsn)) +
+    ',"xmin":null},"op":' +
+    JSON.stringify(parts.op) +
+    ',"ts_ms":' +
+    jsonNumber(parts.nowMs) +
+    texts.transaction +
+    (parts.txn && order ? `${order.total},"data_collection_order":${order.perStream}}}` : '')
+  );
+}
+
 function event(parts: EnvelopeParts): NewEvent {
   const { shape, txn } = parts;
   let transaction: JsonValue = null;
+  let order: { total: number; perStream: number } | null = null;
   let sequence: string | null = null;
   if (txn) {
     const total = ++txn.index;
     const perStream = (txn.perStream.get(shape.stream) ?? 0) + 1;
     txn.perStream.set(shape.stream, perStream);
     transaction = { id: txn.transactionId, total_order: total, data_collection_order: perStream };
+    order = { total, perStream };
     sequence = `["${txn.commitLsnText}","${parts.lsn}"]`;
   }
   const value = {
@@ -186,7 +259,21 @@ function event(parts: EnvelopeParts): NewEvent {
   };
   // The log's op covers c/u/d/r; a truncate keeps `op: 't'` in its envelope only.
   if (parts.op !== 't') result.op = parts.op;
+  let text: string | undefined;
+  try {
+    text = envelopeText(parts, sequence, order);
+  } catch {
+    // A value JSON cannot hold: the log serializes the object itself and says why it refuses it.
+  }
+  if (text !== undefined) attachValueJson(result, text);
   return result;
+}
+
+/** Marks the final snapshot row as Debezium does (`source.snapshot = "last"`), keeping its stored text in step. */
+export function markSnapshotLast(event: NewEvent): void {
+  const value = event.value as { source: { snapshot: string } };
+  value.source.snapshot = 'last';
+  attachValueJson(event, JSON.stringify(value));
 }
 
 function changeEvent(
