@@ -18,8 +18,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { Kafka, logLevel, Partitioners, type Message } from 'kafkajs';
 import { kafkaBrokers, probeKafka } from '../support/services.js';
-import { openEventLog } from '../../main/engine/log/index.js';
-import { CAPTURE_FETCH_DEFAULTS, planCapture, runCapture, type CapturedEvent } from '../../main/engine/kafka/capture.js';
+import { openEventLog, type LogInput } from '../../main/engine/log/index.js';
+import { CAPTURE_FETCH_DEFAULTS, planCapture, runCapture } from '../../main/engine/kafka/capture.js';
 import { decodeRecord } from '../../main/engine/kafka/decode.js';
 
 const RECORDS = Number(process.env.BENCH_KAFKA_RECORDS ?? 200_000);
@@ -109,7 +109,7 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
     // Time during which at least one append is outstanding (several may be in flight at once).
     let outstanding = 0;
     let since = 0;
-    const append = async (events: CapturedEvent[]) => {
+    const append = async (events: LogInput[]) => {
       if (withoutLog) return { duplicates: 0 };
       if (outstanding++ === 0) since = performance.now();
       try {
@@ -118,7 +118,7 @@ async function eddyCapture(kafka: Kafka, topic: string, withoutLog = false): Pro
         if (--outstanding === 0) appendMs += performance.now() - since;
       }
     };
-    const result = await runCapture({ kafka, plan, stop, append, encodeForLog: true, maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
+    const result = await runCapture({ kafka, plan, stop, append, encoder: log.encoder(), maxEventBytes: 16 * 1024 * 1024, signal: new AbortController().signal, deleteGroups: (groups) => admin.deleteGroups(groups) });
     const elapsed = performance.now() - started;
     if (result.status.captured !== RECORDS) throw new Error(`captured ${result.status.captured} of ${RECORDS}`);
     const logCount = withoutLog ? RECORDS : ((await log.streams()).find((entry) => entry.stream === `kafka:${topic}`)?.count ?? 0);

@@ -13,7 +13,7 @@
 // advance with it. Nothing is committed to Kafka: the log is the only record of what was captured,
 // and the durable count (what the progress bar shows) advances as the log acknowledges appends.
 // When the queue is full, `eachBatch` waits (heartbeating), and kafkajs does not fetch meanwhile.
-// Going to the engine's log (`encodeForLog`), each record is encoded for it as soon as it is
+// Given the log's encoder (`encoder`), each record is encoded for it as soon as it is
 // decoded: the queue then holds journal bytes and a few fields per event, not decoded values,
 // which would live long enough to be promoted and traced by V8's collector (it took about half of
 // the capture's CPU before).
@@ -29,7 +29,7 @@ import type { NewEvent } from '../../../shared/events.js';
 import { LogAppender, DEFAULT_APPENDER_LIMITS, type AppenderLimits } from './appender.js';
 import { partitionKey } from './cluster-access.js';
 import { decodeRecord } from './decode.js';
-import { EventEncoder, type EncodedEvent } from '../log/index.js';
+import type { EventEncoder, LogInput } from '../log/index.js';
 
 export interface PlannedPartition {
   topic: string;
@@ -125,16 +125,13 @@ interface CaptureOptionsBase {
 }
 
 /**
- * `append` appends to the log and resolves when durable, with how many were already there. With
- * `encodeForLog` it is handed events encoded for the event log (`EncodedEvent`s, made as each
- * record is decoded, so the queue between the consumer and the log holds bytes, not decoded
- * objects): for an `append` that goes straight to `EventLog.append`.
+ * `append` appends to the log and resolves when durable, with how many were already there. Given
+ * the log's `encoder` (`EventLog.encoder()`), it is handed events encoded for that log
+ * (`EncodedEvent`s, made as each record is decoded, so the queue between the consumer and the log
+ * holds bytes, not decoded objects), as the PostgreSQL capture does for a sink with an encoder.
  */
 export type CaptureOptions = CaptureOptionsBase &
-  ({ encodeForLog?: false; append: (events: NewEvent[]) => Promise<{ duplicates: number } | void> } | { encodeForLog: true; append: (events: CapturedEvent[]) => Promise<{ duplicates: number } | void> });
-
-/** What the capture hands to `append`. */
-export type CapturedEvent = NewEvent | EncodedEvent;
+  ({ encoder?: undefined; append: (events: NewEvent[]) => Promise<{ duplicates: number } | void> } | { encoder: EventEncoder; append: (events: LogInput[]) => Promise<{ duplicates: number } | void> });
 
 export type CaptureEnd = 'end' | 'maxMessages' | 'maxBytes' | 'untilTime' | 'cancelled';
 
@@ -219,10 +216,10 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
     resolveFinished();
   };
 
-  const appender = new LogAppender<CapturedEvent>(
+  const appender = new LogAppender<LogInput>(
     async (events) => {
-      // Encoded events only reach an append that asked for them (`encodeForLog`).
-      const result = await (options.append as (events: CapturedEvent[]) => Promise<{ duplicates: number } | void>)(events);
+      // Encoded events only reach an append that came with the encoder.
+      const result = await (options.append as (events: LogInput[]) => Promise<{ duplicates: number } | void>)(events);
       if (result) status.alreadyInLog += result.duplicates;
     },
     (events, _bytes) => {
@@ -249,7 +246,6 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
   }
 
   const fetch = { ...CAPTURE_FETCH_DEFAULTS, ...options.fetch };
-  const encoder = options.encodeForLog ? new EventEncoder(options.maxEventBytes) : null;
   let lostSince: number | undefined;
   let consumer: Consumer | undefined;
   let generation = 0;
@@ -388,7 +384,7 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
   const eachBatch = async ({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> => {
     const state = states.get(partitionKey(batch.topic, batch.partition));
     if (!state || state.done || finished) return;
-    const events: CapturedEvent[] = [];
+    const events: LogInput[] = [];
     let bytes = 0;
     let lastHanded: string | undefined;
     let complete = true;
@@ -411,7 +407,7 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
         break;
       }
       const decoded = decodeRecord(batch.topic, batch.partition, message, { maxEventBytes: options.maxEventBytes, ingestTime });
-      events.push(encoder ? encoder.encode(decoded.event) : decoded.event);
+      events.push(options.encoder ? options.encoder.encode(decoded.event) : decoded.event);
       bytes += decoded.storedBytes;
       if (decoded.oversized) status.oversized++;
       handed++;

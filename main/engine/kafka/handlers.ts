@@ -7,7 +7,8 @@ import type { NewEvent } from '../../../shared/events.js';
 import { getConnectionProfile } from '../connections/store.js';
 import type { EngineContext } from '../context.js';
 import type { JobHandle } from '../jobs.js';
-import { describeCapture, planCapture, runCapture, type CapturedEvent } from './capture.js';
+import { describeCapture, planCapture, runCapture } from './capture.js';
+import type { LogInput } from '../log/index.js';
 import { KafkaClientCache, toKafkaError } from './client-cache.js';
 import { NOTE_OVER_LIMIT } from './decode.js';
 import { describeGroup, describeTopic, listGroups, listTopics } from './explore.js';
@@ -28,7 +29,7 @@ function captureMessage(status: KafkaCaptureStatus, expected: number | null): st
 }
 
 /** Appends to the log; an event the log still refuses (size) is stored again as metadata with the reason. */
-function appendWithFallback(context: EngineContext): (events: CapturedEvent[]) => Promise<{ duplicates: number }> {
+function appendWithFallback(context: EngineContext): (events: LogInput[]) => Promise<{ duplicates: number }> {
   return async (events) => {
     const result = await context.log.append(events);
     let duplicates = result.duplicates;
@@ -148,7 +149,7 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
             plan,
             stop: request.stop,
             append: appendWithFallback(context),
-            encodeForLog: true,
+            encoder: context.log.encoder(),
             maxEventBytes: LOG_MAX_EVENT_BYTES,
             signal: handle.signal,
             jobId: handle.id,

@@ -1,7 +1,7 @@
 // How an event becomes a journal line and a segment row, and a row becomes a StoredEvent again.
 // Validation here is hand-written rather than zod: it runs for every event at ingest rates, and
 // a bad event is rejected with a reason instead of failing its whole batch (per-record isolation).
-import type { EventRecord, Header, JsonValue, Op, StoredEvent } from '../../../shared/events.js';
+import type { EventRecord, Header, JsonValue, NewEvent, Op, StoredEvent } from '../../../shared/events.js';
 import { positionHash } from './position-index.js';
 import type { SqlValue } from './sqljs.js';
 import { LAYOUT_ESCAPED, LAYOUT_INTS, LAYOUT_NUMBERS, type RowLayout } from './fast-insert.js';
@@ -191,8 +191,8 @@ export function prepareEvent(input: unknown, maxEventBytes: number): PrepareResu
  * every collection would copy and then promote it (measured on a Kafka capture: ~2.3 KB promoted
  * per event, and garbage collection taking about half of the capture's CPU).
  *
- * Only engine code makes these (the class cannot cross IPC or a worker boundary), and an encoded
- * event is appended once: the log numbers it in place.
+ * Only engine code makes these (the class cannot cross IPC or a worker boundary). The log numbers
+ * an admitted one in place (`seq`); appending it again is found a duplicate like any event.
  */
 export class EncodedEvent implements PreparedEvent {
   seq = 0;
@@ -236,6 +236,9 @@ export class EncodedEvent implements PreparedEvent {
     return this.chunk.bytes.toString('utf8', this.bodyStart, this.bodyStart + this.size);
   }
 }
+
+/** What `EventLog.append` takes: events as sources give them, or encoded ahead (EventEncoder). */
+export type LogInput = NewEvent | EncodedEvent;
 
 /** Bodies and token lengths of encoded events, shared by a few hundred of them. */
 export interface EncoderChunk {

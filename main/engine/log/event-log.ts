@@ -33,7 +33,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { crc32 } from 'node:zlib';
 import { EddyError } from '../../../shared/contract.js';
-import type { JsonValue, NewEvent, StoredEvent, StreamStats } from '../../../shared/events.js';
+import type { JsonValue, StoredEvent, StreamStats } from '../../../shared/events.js';
 import { isTempFile, quarantineFile, sleep, writeFileAtomic, type DurabilityHooks } from './atomic-file.js';
 import {
   ROW_COLUMNS,
@@ -45,7 +45,7 @@ import {
   parseJournalLine,
   prepareInput,
   EventEncoder,
-  type EncodedEvent,
+  type LogInput,
   preparedToEvent,
   rowToEvent,
   type PreparedEvent,
@@ -186,7 +186,7 @@ export interface IntegrityReport {
 
 export interface EventLog {
   /** Resolves once every accepted event is durable (journal written and synced). */
-  append(events: readonly (NewEvent | EncodedEvent)[]): Promise<AppendResult>;
+  append(events: readonly LogInput[]): Promise<AppendResult>;
   /** Encodes events for `append` ahead of it, with this log's size limit (see EncodedEvent). */
   encoder(): EventEncoder;
   /** One page of a stream, newest or oldest first, keyset-paged by seq. */
@@ -1080,7 +1080,7 @@ class SegmentedEventLog implements EventLog {
     return new EventEncoder(this.maxEventBytes);
   }
 
-  async append(events: readonly (NewEvent | EncodedEvent)[]): Promise<AppendResult> {
+  async append(events: readonly LogInput[]): Promise<AppendResult> {
     this.assertWritable();
     if (!Array.isArray(events)) throw new EddyError('VALIDATION', 'append expects an array of events.');
     const admitted = await this.exclusive(() => this.admit(events));

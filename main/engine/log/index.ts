@@ -23,3 +23,4 @@ export type { CrashPoint, DurabilityHooks } from './atomic-file.js';
 export type { LogFs, LogFileHandle } from './fs-layer.js';
 export { nodeFs } from './fs-layer.js';
 export { attachValueJson, EncodedEvent, EventEncoder } from './event-codec.js';
+export type { LogInput } from './event-codec.js';

@@ -7,7 +7,7 @@ import type { NewEvent } from '../../../shared/events.js';
 import { openEventLog, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
 import { SegmentBuilder } from '../../../main/engine/log/segment-builder.js';
 import { loadSqlJs } from '../../../main/engine/log/sqljs.js';
-import { orderEvent, range, removeTempDirs, sleep, tempDir, waitFor } from './helpers.js';
+import { orderEvent, range, removeTempDirs, replayAll, sleep, tempDir, waitFor } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -56,12 +56,6 @@ async function schemaOf(file: string): Promise<unknown[][]> {
   }
 }
 
-async function allEvents(log: EventLog): Promise<unknown[]> {
-  const events: unknown[] = [];
-  for await (const batch of log.replay()) events.push(...batch);
-  return events;
-}
-
 describe('event log: segments built in the background', () => {
   it('builds sealed segments off the event loop; reads, SQL and a restart agree with a log built inline', async () => {
     const builds: string[] = [];
@@ -93,7 +87,7 @@ describe('event log: segments built in the background', () => {
     const expected = await dump(inline);
     expect(expected).toHaveLength(3000);
     expect(await dump(background)).toEqual(expected);
-    expect(await allEvents(background)).toEqual(await allEvents(inline));
+    expect(await replayAll(background)).toEqual(await replayAll(inline));
     expect(background.problems()).toEqual([]);
     // Duplicates are still recognized in built segments and in the open one.
     expect(await background.append([...range(0, 10), ...range(2940, 2950)])).toMatchObject({ appended: 0, duplicates: 20 });
@@ -118,7 +112,7 @@ describe('event log: segments built in the background', () => {
     await log.close();
     const reopened = await openEventLog({ dir, ...DEFERRED });
     expect((await reopened.streams())[0]).toMatchObject({ count: 600 });
-    expect((await allEvents(reopened)).length).toBe(600);
+    expect((await replayAll(reopened)).length).toBe(600);
     await reopened.close();
   });
 
@@ -210,7 +204,7 @@ describe('event log: segments built in the background', () => {
     await appending;
     expect(appended).toBe(4000);
     await waitFor(() => files(dir, 'segments', /\.sqlite$/).length >= 5, 20_000);
-    expect((await allEvents(log)).length).toBe(4000);
+    expect((await replayAll(log)).length).toBe(4000);
     expect((await log.checkIntegrity()).ok).toBe(true);
     await log.close();
   }, 60_000);
@@ -232,7 +226,7 @@ describe('event log: segments built in the background', () => {
     const warnings = log.problems().filter((p) => p.severity === 'warning');
     expect(warnings).toHaveLength(1);
     expect(warnings[0]!.message).toMatch(/could not be built in the background \(builder thread crashed\); it is sealed on the engine's thread instead/);
-    expect((await allEvents(log)).length).toBe(1500);
+    expect((await replayAll(log)).length).toBe(1500);
     expect((await log.checkIntegrity()).ok).toBe(true);
     await log.close();
   }, 30_000);

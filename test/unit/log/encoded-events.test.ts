@@ -5,8 +5,8 @@ import { describe, it, expect, afterAll } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { NewEvent, StoredEvent } from '../../../shared/events.js';
-import { attachValueJson, EncodedEvent, EventEncoder, openEventLog, type AppendedEvent, type EventLog, type EventLogOptions } from '../../../main/engine/log/index.js';
-import { orderEvent, removeTempDirs, tempDir, waitFor } from './helpers.js';
+import { attachValueJson, EncodedEvent, EventEncoder, openEventLog, type AppendedEvent, type EventLogOptions } from '../../../main/engine/log/index.js';
+import { orderEvent, removeTempDirs, replayAll, tempDir, waitFor } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -44,12 +44,6 @@ function journals(dir: string): Map<string, Buffer> {
       .filter((name) => name.endsWith('.journal'))
       .map((name) => [name, readFileSync(path.join(active, name))]),
   );
-}
-
-async function everything(log: EventLog): Promise<StoredEvent[]> {
-  const all: StoredEvent[] = [];
-  for await (const batch of log.replay()) all.push(...batch);
-  return all;
 }
 
 describe('events encoded ahead of the append', () => {
@@ -111,8 +105,8 @@ describe('events encoded ahead of the append', () => {
 
     await waitFor(() => readdirSync(path.join(encodedDir, 'segments')).some((name) => name.endsWith('.sqlite')), 20_000);
     await waitFor(() => readdirSync(path.join(plainDir, 'segments')).some((name) => name.endsWith('.sqlite')), 20_000);
-    const stored = await everything(encoded);
-    expect(stored).toEqual(await everything(plain));
+    const stored = await replayAll(encoded);
+    expect(stored).toEqual(await replayAll(plain));
     expect(stored.map(({ seq: _seq, size: _size, ...rest }) => rest)).toEqual(events.map((event) => JSON.parse(JSON.stringify({ headers: [], ...event })) as unknown));
     // Columns are cut from the journal bytes by the row layout: a wrong offset shows here.
     const columns = 'SELECT seq, stream, position, key, value, value_bytes, decode_error, headers, op, event_time, ingest_time, size FROM events ORDER BY seq';
@@ -123,7 +117,7 @@ describe('events encoded ahead of the append', () => {
     await encoded.close();
     await plain.close();
     const reopened = await openEventLog({ dir: encodedDir, ...SMALL });
-    expect(await everything(reopened)).toEqual(stored);
+    expect(await replayAll(reopened)).toEqual(stored);
     // A second capture of the same records, encoded again, stores nothing twice.
     const again = reopened.encoder();
     expect(await reopened.append(events.slice(0, 300).map((event) => again.encode(event)))).toEqual({ appended: 0, duplicates: 300, rejected: [] });
@@ -137,7 +131,7 @@ describe('events encoded ahead of the append', () => {
     const first = await log.append([...events.slice(0, 30), ...events.slice(0, 10)].map((event) => encoder.encode(event)));
     expect(first).toEqual({ appended: 30, duplicates: 10, rejected: [] });
     expect(await log.append(events.slice(20, 60).map((event) => encoder.encode(event)))).toEqual({ appended: 30, duplicates: 10, rejected: [] });
-    expect(await everything(log)).toHaveLength(60);
+    expect(await replayAll(log)).toHaveLength(60);
     await log.close();
   });
 
@@ -159,7 +153,7 @@ describe('events encoded ahead of the append', () => {
       ['big@1', expect.stringMatching(/over the 4096-byte limit/)],
       ['big@2', expect.stringMatching(/^event is 6\d\d\d bytes, over the 4096-byte limit$/)],
     ]);
-    expect((await everything(log)).map((event) => event.position)).toEqual(['big@3']);
+    expect((await replayAll(log)).map((event) => event.position)).toEqual(['big@3']);
     await log.close();
   });
 });

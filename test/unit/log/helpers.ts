@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { NewEvent } from '../../../shared/events.js';
-import { nodeFs, type LogFileHandle, type LogFs } from '../../../main/engine/log/index.js';
+import type { NewEvent, StoredEvent } from '../../../shared/events.js';
+import { nodeFs, type EventLog, type LogFileHandle, type LogFs } from '../../../main/engine/log/index.js';
 
 const made: string[] = [];
 
@@ -41,6 +41,13 @@ export function orderEvent(i: number, stream = 'sqlserver:shop.dbo.Orders', extr
 
 export function range(from: number, to: number, stream?: string): NewEvent[] {
   return Array.from({ length: to - from }, (_, i) => orderEvent(from + i, stream));
+}
+
+/** Every event of the log, in log order. */
+export async function replayAll(log: EventLog): Promise<StoredEvent[]> {
+  const all: StoredEvent[] = [];
+  for await (const batch of log.replay()) all.push(...batch);
+  return all;
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

@@ -26,20 +26,17 @@ import { formatLsn, lsnDistance, maxLsn, parseLsn, ZERO_LSN, type Lsn } from './
 import { decodePgoutput, type PgoutputMessage, type Relation, type ReplicationFrame } from './pgoutput.js';
 import { ReplicationConnection } from './replication-stream.js';
 import { TypeRegistry, type PgTypeRow } from './values.js';
-import type { EncodedEvent, EventEncoder } from '../../log/index.js';
+import type { EventEncoder, LogInput } from '../../log/index.js';
 
 /** Where captured events go: the engine's event log (append resolves once they are durable). */
 export interface CaptureSink {
-  append(events: CapturedEvent[]): Promise<{ duplicates?: number } | void>;
+  append(events: LogInput[]): Promise<{ duplicates?: number } | void>;
   /**
    * An encoder for the sink's event log (`EventLog.encoder`): streamed changes are then encoded as
    * they are decoded, and what waits for the log is bytes rather than decoded objects.
    */
   encoder?(): EventEncoder;
 }
-
-/** A change as handed to the sink: encoded when the sink offers an encoder. */
-export type CapturedEvent = NewEvent | EncodedEvent;
 
 export type CaptureStateName = 'starting' | 'snapshotting' | 'running' | 'caught-up' | 'lagging' | 'gap-detected' | 'error' | 'stopped';
 
@@ -246,9 +243,9 @@ class PostgresCapture {
   }
 
   /** Streamed events as they are queued for the sink. */
-  readonly encode: (event: NewEvent) => CapturedEvent;
+  readonly encode: (event: NewEvent) => LogInput;
 
-  private async append(events: CapturedEvent[]): Promise<void> {
+  private async append(events: LogInput[]): Promise<void> {
     const result = await this.sink.append(events);
     this.duplicates += result?.duplicates ?? 0;
   }
@@ -525,7 +522,7 @@ class PostgresCapture {
     return this.meta ?? (await this.connectMeta());
   }
   /** Appends in call order; resolves once the log has them durably. */
-  async appendEvents(events: CapturedEvent[]): Promise<void> {
+  async appendEvents(events: LogInput[]): Promise<void> {
     await this.append(events);
     this.events += events.length;
   }
@@ -558,7 +555,7 @@ type QueuedFrame = Exclude<ReplicationFrame, { kind: 'xlog' }> | { kind: 'change
 interface OpenTransaction extends TransactionContext {
   /** Already acknowledged (a re-send after a restart): its changes are dropped. */
   skip: boolean;
-  events: CapturedEvent[];
+  events: LogInput[];
 }
 
 /** One START_REPLICATION session; a reconnect makes a new one that resumes at the acked LSN. */
@@ -572,7 +569,7 @@ class StreamSession {
   private failure: unknown;
   private ended = false;
   private txn: OpenTransaction | undefined;
-  private pending: CapturedEvent[] = [];
+  private pending: LogInput[] = [];
   private pendingTransactions = 0;
   /** Appends started but not yet acknowledged, oldest first (their acks go out in this order). */
   private inflight: { done: Promise<void>; ackTo: Lsn; transactions: number; events: number }[] = [];
