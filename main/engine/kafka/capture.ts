@@ -164,6 +164,23 @@ function errorText(error: unknown): string {
   return parts.join(': ') || String(error);
 }
 
+/**
+ * Whether a consumer crash is a broker still coming back. kafkajs calls some of those failures
+ * non-retriable: a restarted broker that has not yet loaded its group coordinator answers "Failed
+ * to find group coordinator" (seen in CI: the capture stopped in the middle of a broker restart).
+ */
+function brokerComingBack(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; current && depth < 4; depth++) {
+    const { name, retriable } = current as { name?: unknown; retriable?: unknown };
+    if (retriable === true || (typeof name === 'string' && TRANSIENT_ERRORS.has(name))) return true;
+    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
+  }
+  return false;
+}
+
+const TRANSIENT_ERRORS = new Set(['KafkaJSGroupCoordinatorNotFound', 'KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);
+
 /** Runs a planned capture to its end; resolves with what was captured (rejects only when the log or the topic fails for good). */
 export async function runCapture(options: CaptureOptions): Promise<CaptureResult> {
   const { kafka, plan, stop, signal } = options;
@@ -358,6 +375,10 @@ export async function runCapture(options: CaptureOptions): Promise<CaptureResult
       current.on(current.events.CRASH, (event) => {
         // Retriable crashes were handed to scheduleReconnect by restartOnFailure already.
         if (stale() || reconnectPending) return;
+        if (brokerComingBack(event.payload.error)) {
+          scheduleReconnect(event.payload.error);
+          return;
+        }
         finish('end', new EddyError('UNAVAILABLE', `The capture stopped: ${errorText(event.payload.error)}`, { captured: status.captured }));
       }),
     );
