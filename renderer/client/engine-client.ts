@@ -1,24 +1,8 @@
 // The renderer's one way to the engine. In the desktop app it calls the preload's named methods
 // (window.eddy); in web mode it speaks the same contract over the token-protected WebSocket.
 // Either way the UI sees the typed `EngineApi` and errors as `EddyError` with their code.
-import {
-  commandNames,
-  EddyError,
-  eventStreamNames,
-  type EngineApi,
-  type EngineStatus,
-  type ErrorEnvelope,
-  type EventStreamName,
-  type WireMessage,
-} from '../../shared/contract';
-
-type Listener = (payload: unknown) => void;
-type Envelope = { ok: true; result: unknown } | { ok: false; error: ErrorEnvelope };
-
-interface Transport {
-  call(command: string, payload: unknown): Promise<Envelope>;
-  subscribe(stream: EventStreamName, listener: Listener): () => void;
-}
+import type { EngineApi, EngineStatus, EventStreamName, WireMessage } from '../../shared/contract';
+import { createClient, type Envelope, type Listener, type Transport } from './client-core';
 
 interface PreloadApi {
   [name: string]: (arg: unknown) => unknown;
@@ -105,21 +89,6 @@ function webTransport(): Transport {
       return () => set.delete(listener);
     },
   };
-}
-
-function createClient(transport: Transport): EngineApi {
-  const api: Record<string, unknown> = {};
-  for (const name of commandNames) {
-    api[name] = async (payload: unknown) => {
-      const envelope = await transport.call(name, payload ?? {});
-      if (envelope.ok) return envelope.result;
-      throw EddyError.from(envelope.error);
-    };
-  }
-  for (const stream of eventStreamNames) {
-    api[stream] = (listener: Listener) => transport.subscribe(stream, listener);
-  }
-  return api as EngineApi;
 }
 
 const preload = (globalThis as { eddy?: PreloadApi }).eddy;
