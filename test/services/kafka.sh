@@ -3,13 +3,20 @@
 # tests, run straight from the Apache Kafka jars on Maven Central: no distribution tarball, no
 # Docker (neither is reachable on the build machines), only `mvn` and `java`.
 #
-#   test/services/kafka.sh start|stop|restart|status|fetch|logs
+#   test/services/kafka.sh start|stop|restart|status|fetch|logs|security-env
+#
+# Besides the plaintext listener it opens a SASL listener (PLAIN and SCRAM users) and a TLS
+# listener that requires a client certificate, for the tests of secured connections;
+# `security-env` prints where they are and their test credentials (KEY=value lines).
 #
 # Settings (environment):
 #   KAFKA_VERSION             Apache Kafka version, default 3.9.2. Stay on 3.x for kafkajs 2.2.4:
 #                             Kafka 4.0 removed the old protocol versions kafkajs speaks (KIP-896).
 #   KAFKA_PORT                client listener, default 9092
 #   KAFKA_CONTROLLER_PORT     KRaft controller listener, default 9093
+#   KAFKA_SASL_PORT           SASL_PLAINTEXT listener (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512),
+#                             default KAFKA_PORT + 2 (9094)
+#   KAFKA_TLS_PORT            SSL listener that requires a client certificate, default KAFKA_PORT + 3 (9095)
 #   KAFKA_HEAP_OPTS           JVM heap, default -Xms256m -Xmx512m (2-core, shared machines)
 #   KAFKA_START_TIMEOUT       seconds to wait for the broker to answer, default 90
 #   EDDY_CACHE                cache root, default $HOME/.cache/eddy
@@ -20,6 +27,8 @@ set -euo pipefail
 KAFKA_VERSION=${KAFKA_VERSION:-3.9.2}
 KAFKA_PORT=${KAFKA_PORT:-9092}
 KAFKA_CONTROLLER_PORT=${KAFKA_CONTROLLER_PORT:-9093}
+KAFKA_SASL_PORT=${KAFKA_SASL_PORT:-$((KAFKA_PORT + 2))}
+KAFKA_TLS_PORT=${KAFKA_TLS_PORT:-$((KAFKA_PORT + 3))}
 KAFKA_HEAP_OPTS=${KAFKA_HEAP_OPTS:--Xms256m -Xmx512m}
 KAFKA_START_TIMEOUT=${KAFKA_START_TIMEOUT:-90}
 EDDY_CACHE=${EDDY_CACHE:-${HOME}/.cache/eddy}
@@ -38,6 +47,12 @@ PID_FILE=${KAFKA_RUN_DIR}/kafka.pid
 LOG_FILE=${KAFKA_RUN_DIR}/logs/server.log
 STDOUT_FILE=${KAFKA_RUN_DIR}/logs/stdout.log
 BOOTSTRAP=127.0.0.1:${KAFKA_PORT}
+TLS_DIR=${KAFKA_RUN_DIR}/tls
+SECURITY_FILE=${KAFKA_RUN_DIR}/security.env
+# Credentials of the secured test listeners. They guard a broker bound to 127.0.0.1 that only
+# holds test data; tests read them from security.env (see write_security_env).
+SASL_USER=eddy-test
+SASL_PASSWORD=eddy-test-password
 
 log() { printf '[kafka] %s\n' "$*" >&2; }
 die() {
@@ -123,8 +138,78 @@ fetch_jars() {
   log "fetched $(find "$LIBS_DIR" -name '*.jar' | wc -l) jars in $((SECONDS - started)) s"
 }
 
+# A private CA, a server certificate for 127.0.0.1/localhost and a client certificate, made once
+# per run directory with openssl. Kafka reads PEM key stores directly (KIP-651): the server's
+# unencrypted PKCS#8 key and its certificate in one file, the CA as the trust store.
+make_tls_material() {
+  [[ -s ${TLS_DIR}/server.pem && -s ${TLS_DIR}/client.key && -s ${TLS_DIR}/ca.pem ]] && return 0
+  command -v openssl >/dev/null || die "openssl not found; it makes the TLS listener's certificates"
+  local dir=${TLS_DIR}.tmp
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj '/CN=Eddy test CA' \
+      -keyout ca.key -out ca.pem
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+    openssl req -newkey rsa:2048 -nodes -subj '/CN=localhost' -keyout server.key -out server.csr
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile server.ext -out server.crt
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.p8
+    cat server.p8 server.crt ca.pem >server.pem
+    printf 'extendedKeyUsage=clientAuth\n' >client.ext
+    openssl req -newkey rsa:2048 -nodes -subj '/CN=eddy-test-client' -keyout client.key -out client.csr
+    openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 \
+      -extfile client.ext -out client.crt
+    rm -f ./*.csr ./*.ext ./*.srl server.key server.p8
+  ) >>"$STDOUT_FILE" 2>&1 || die "openssl could not make the test certificates (see ${STDOUT_FILE})"
+  rm -rf "$TLS_DIR"
+  mv "$dir" "$TLS_DIR"
+}
+
+# After the broker answers: the SCRAM user, then security.env. A broker still running on a config
+# from before the secured listeners existed gets neither (the tests then say so).
+finish_security() {
+  if ! grep -q "SASL_PLAINTEXT://127.0.0.1:${KAFKA_SASL_PORT}" "${KAFKA_RUN_DIR}/server.properties" 2>/dev/null; then
+    log "warning: this broker has no SASL/TLS listeners (started by an older kafka.sh); run 'kafka.sh restart'"
+    return 0
+  fi
+  add_scram_user
+  write_security_env
+}
+
+# Where the secured listeners are and how to reach them, for test/services/up.sh and the tests.
+write_security_env() {
+  cat >"${SECURITY_FILE}.tmp" <<EOF
+KAFKA_SASL_BROKERS=127.0.0.1:${KAFKA_SASL_PORT}
+KAFKA_SASL_USER=${SASL_USER}
+KAFKA_SASL_PASSWORD=${SASL_PASSWORD}
+KAFKA_TLS_BROKERS=127.0.0.1:${KAFKA_TLS_PORT}
+KAFKA_TLS_CA=${TLS_DIR}/ca.pem
+KAFKA_TLS_CERT=${TLS_DIR}/client.crt
+KAFKA_TLS_KEY=${TLS_DIR}/client.key
+EOF
+  mv -f "${SECURITY_FILE}.tmp" "$SECURITY_FILE"
+}
+
+# SCRAM credentials live in the cluster's metadata, not in the config: add them once per data
+# directory (the marker sits beside the data, so a wiped directory gets them again).
+add_scram_user() {
+  local marker=${KAFKA_RUN_DIR}/data/.eddy-scram-user
+  [[ -f $marker ]] && return 0
+  local mechanism
+  # One mechanism per request: KRaft refuses two credentials of one user in the same request.
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    java_cmd kafka.admin.ConfigCommand --bootstrap-server "$BOOTSTRAP" --alter --entity-type users \
+      --entity-name "$SASL_USER" --add-config "${mechanism}=[password=${SASL_PASSWORD}]" \
+      >>"$STDOUT_FILE" 2>&1 || die "could not add the ${mechanism} user ${SASL_USER} (see ${STDOUT_FILE})"
+  done
+  : >"$marker"
+}
+
 write_config() {
   mkdir -p "${KAFKA_RUN_DIR}/data" "${KAFKA_RUN_DIR}/logs"
+  make_tls_material
   # Static voters rather than 3.9's dynamic quorum: formatting then needs no --standalone and
   # re-formatting an existing directory is a plain no-op with --ignore-formatted.
   cat >"${KAFKA_RUN_DIR}/server.properties" <<EOF
@@ -132,11 +217,22 @@ write_config() {
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:${KAFKA_CONTROLLER_PORT}
-listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT}
-advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT}
+listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},CONTROLLER://127.0.0.1:${KAFKA_CONTROLLER_PORT},SASL_PLAINTEXT://127.0.0.1:${KAFKA_SASL_PORT},SSL://127.0.0.1:${KAFKA_TLS_PORT}
+advertised.listeners=PLAINTEXT://127.0.0.1:${KAFKA_PORT},SASL_PLAINTEXT://127.0.0.1:${KAFKA_SASL_PORT},SSL://127.0.0.1:${KAFKA_TLS_PORT}
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL
+# The secured listeners, for the connection tests: SASL with every mechanism Eddy offers, and TLS
+# with a private CA that also requires a client certificate (mutual TLS).
+sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512
+listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_${SASL_USER}="${SASL_PASSWORD}";
+listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.ssl.ssl.keystore.type=PEM
+listener.name.ssl.ssl.keystore.location=${TLS_DIR}/server.pem
+listener.name.ssl.ssl.truststore.type=PEM
+listener.name.ssl.ssl.truststore.location=${TLS_DIR}/ca.pem
+listener.name.ssl.ssl.client.auth=required
 log.dirs=${KAFKA_RUN_DIR}/data
 auto.create.topics.enable=true
 num.partitions=1
@@ -251,11 +347,13 @@ start() {
   if pid_alive; then
     if healthy; then
       log "already running (pid $(<"$PID_FILE")) on ${BOOTSTRAP}"
+      finish_security
       echo "$BOOTSTRAP"
       return 0
     fi
     log "process $(<"$PID_FILE") is up but not answering yet; waiting"
     wait_healthy
+    finish_security
     echo "$BOOTSTRAP"
     return 0
   fi
@@ -271,9 +369,17 @@ start() {
   if port_open "$KAFKA_CONTROLLER_PORT"; then
     die "controller port ${KAFKA_CONTROLLER_PORT} is taken; set KAFKA_CONTROLLER_PORT"
   fi
+  if port_open "$KAFKA_SASL_PORT"; then
+    die "SASL listener port ${KAFKA_SASL_PORT} is taken; set KAFKA_SASL_PORT"
+  fi
+  if port_open "$KAFKA_TLS_PORT"; then
+    die "TLS listener port ${KAFKA_TLS_PORT} is taken; set KAFKA_TLS_PORT"
+  fi
   command -v java >/dev/null || die "java not found; the broker needs a JRE 11+"
 
   fetch_jars
+  # Written again once this broker answers, so it never describes a broker that is not running.
+  rm -f "$SECURITY_FILE"
   write_config
   # Fresh logs per start, so that a failure shows this run's lines and not the last shutdown's.
   [[ ! -f $LOG_FILE ]] || mv -f "$LOG_FILE" "${LOG_FILE}.previous"
@@ -300,6 +406,7 @@ start() {
   if have_kafkajs; then
     node "${SCRIPT_DIR}/probe.mjs" kafka-warm "$BOOTSTRAP" || log "warning: could not warm up the group coordinator"
   fi
+  finish_security
   log "ready in $((SECONDS - started)) s (pid $(<"$PID_FILE"))"
   echo "$BOOTSTRAP"
 }
@@ -370,8 +477,12 @@ restart)
 status) status ;;
 fetch) fetch_jars ;;
 logs) tail -n "${2:-100}" "$LOG_FILE" ;;
+security-env)
+  [[ -s $SECURITY_FILE ]] || die "no ${SECURITY_FILE}: start the broker with this script first"
+  cat "$SECURITY_FILE"
+  ;;
 *)
-  echo "usage: $0 start|stop|restart|status|fetch|logs [lines]" >&2
+  echo "usage: $0 start|stop|restart|status|fetch|logs [lines]|security-env" >&2
   exit 2
   ;;
 esac

@@ -53,8 +53,12 @@ started=$SECONDS
 if [[ -n ${KAFKA_BROKERS:-} ]]; then
   log "KAFKA_BROKERS=${KAFKA_BROKERS} given; checking it instead of starting a broker"
   check_kafka "$KAFKA_BROKERS" || die "no working Kafka broker at KAFKA_BROKERS=${KAFKA_BROKERS}"
+  # The secured listeners (KAFKA_SASL_BROKERS, KAFKA_TLS_BROKERS...) only exist on our own broker;
+  # give them in the environment too to test yours.
+  security=''
 else
   KAFKA_BROKERS=$(bash "${SCRIPT_DIR}/kafka.sh" start | tail -n 1)
+  security=$(bash "${SCRIPT_DIR}/kafka.sh" security-env) || die "the broker started without its SASL and TLS listeners"
 fi
 
 if [[ -n ${PG_URL:-} ]]; then
@@ -70,6 +74,7 @@ fi
 tmp=$(mktemp "${ENV_FILE}.XXXXXX")
 printf '# Written by test/services/up.sh; read by test/support/services.ts.\nKAFKA_BROKERS=%s\nPG_URL=%s\n' \
   "$KAFKA_BROKERS" "$PG_URL" >"$tmp"
+[[ -z $security ]] || printf '%s\n' "$security" >>"$tmp"
 chmod 644 "$tmp"
 mv -f "$tmp" "$ENV_FILE"
 

@@ -9,6 +9,7 @@
 //   const brokers = await findKafka();
 //   describe.runIf(brokers)('...', () => { ... brokers! ... });
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 import { Client } from 'pg';
@@ -38,7 +39,7 @@ function readEnvFile(): Record<string, string> {
   return values;
 }
 
-function configured(name: 'KAFKA_BROKERS' | 'PG_URL'): { value: string; source: string } | undefined {
+function configured(name: string): { value: string; source: string } | undefined {
   const fromEnvironment = process.env[name]?.trim();
   if (fromEnvironment) return { value: fromEnvironment, source: name };
   const fromFile = readEnvFile()[name];
@@ -186,4 +187,51 @@ export async function findPostgres(): Promise<string | undefined> {
     ? `cannot use ${url} (from ${found.source}): ${problem}`
     : `PG_URL not set and nothing usable at ${url} (${problem})`;
   return requireService('postgres', problem === undefined, reason) ? url : undefined;
+}
+
+/** The test broker's secured listeners (test/services/kafka.sh opens them; up.sh writes where). */
+export interface SecuredKafka {
+  sasl: { brokers: string[]; user: string; password: string };
+  tls: { brokers: string[]; caFile: string; certFile: string; keyFile: string };
+}
+
+/**
+ * The SASL and TLS listeners to test secured connections against, or undefined when the suite
+ * should skip (throws under CI). Each must answer a TCP connect; the tests check the rest.
+ */
+export async function findSecuredKafka(): Promise<SecuredKafka | undefined> {
+  const names = ['KAFKA_SASL_BROKERS', 'KAFKA_SASL_USER', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_BROKERS', 'KAFKA_TLS_CA', 'KAFKA_TLS_CERT', 'KAFKA_TLS_KEY'] as const;
+  const values = Object.fromEntries(names.map((name) => [name, configured(name)?.value])) as Record<(typeof names)[number], string | undefined>;
+  const missing = names.filter((name) => !values[name]);
+  let problem: string | undefined = missing.length > 0 ? `${missing.join(', ')} not set (test/services/kafka.sh opens these listeners)` : undefined;
+  if (!problem) {
+    for (const broker of [...splitBrokers(values.KAFKA_SASL_BROKERS!), ...splitBrokers(values.KAFKA_TLS_BROKERS!)]) {
+      const answer = await tcpProblem(broker, PROBE_TIMEOUT_MS);
+      if (answer) {
+        problem = `nothing answers at ${broker}: ${answer}`;
+        break;
+      }
+    }
+  }
+  if (!requireService('kafka', problem === undefined, `the secured Kafka listeners are not available: ${problem}`)) return undefined;
+  return {
+    sasl: { brokers: splitBrokers(values.KAFKA_SASL_BROKERS!), user: values.KAFKA_SASL_USER!, password: values.KAFKA_SASL_PASSWORD! },
+    tls: { brokers: splitBrokers(values.KAFKA_TLS_BROKERS!), caFile: values.KAFKA_TLS_CA!, certFile: values.KAFKA_TLS_CERT!, keyFile: values.KAFKA_TLS_KEY! },
+  };
+}
+
+function tcpProblem(broker: string, timeoutMs: number): Promise<string | undefined> {
+  const separator = broker.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const socket = connect({ host: broker.slice(0, separator), port: Number(broker.slice(separator + 1)), timeout: timeoutMs });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(undefined);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(`no answer within ${timeoutMs} ms`);
+    });
+    socket.once('error', (error) => resolve(errorText(error)));
+  });
 }

@@ -28,15 +28,55 @@ function codesOf(error: unknown): string[] {
   return codes;
 }
 
+/**
+ * OpenSSL's error strings carry an address, a library code, the function and the source file
+ * ("800C42AD497F0000:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad
+ * certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42"): keep
+ * the reason and the alert number.
+ */
+export function readableOpenSslText(text: string): string {
+  return text
+    .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:[^:]*routines:[A-Za-z0-9_]+:([^:\n]+):[^\s:]+:\d+:/g, '$1: ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
 function messagesOf(error: unknown): string {
   const parts: string[] = [];
   let current: unknown = error;
   for (let depth = 0; current && depth < 5; depth++) {
-    if (current instanceof Error) parts.push(current.message);
-    else if (typeof current === 'string') parts.push(current);
+    const message = current instanceof Error ? current.message : typeof current === 'string' ? current : undefined;
+    // kafkajs wraps a socket error in one with the same text: say it once.
+    if (message !== undefined) {
+      const readable = readableOpenSslText(message);
+      if (readable && !parts.some((part) => part.includes(readable))) parts.push(readable);
+    }
     current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
   return parts.join(' | ');
+}
+
+/** What to do about a failed TLS handshake, from what the two sides said. */
+function tlsAdvice(codes: string[], text: string): string {
+  if (/alert (bad certificate|certificate required|unknown ca|handshake failure)|alert number (40|42|48|116)\b/i.test(text)) {
+    return 'The broker did not accept a client certificate: this listener requires one signed by a CA the broker trusts. Give the connection the client certificate and key files (PEM).';
+  }
+  if (codes.includes('CERT_HAS_EXPIRED') || /certificate has expired/i.test(text)) {
+    return "The broker's certificate has expired: renew it on the broker.";
+  }
+  if (codes.includes('ERR_TLS_CERT_ALTNAME_INVALID') || /does not match certificate's altnames/i.test(text)) {
+    return "The broker's certificate is for another host name: connect with a name the certificate lists.";
+  }
+  if (
+    codes.some((code) => /SELF_SIGNED|UNABLE_TO_(VERIFY|GET_ISSUER)/.test(code)) ||
+    /self.signed certificate|unable to (verify|get local issuer)/i.test(text)
+  ) {
+    return "The broker's certificate is not signed by a CA this connection trusts: give the CA certificate file (PEM) that signed it.";
+  }
+  if (codes.includes('ERR_SSL_WRONG_VERSION_NUMBER') || /wrong version number|disconnected before secure TLS connection/i.test(text)) {
+    return 'The server at that port does not speak TLS: turn TLS off for this connection, or use the TLS port.';
+  }
+  return 'Check the CA certificate and whether the server expects TLS.';
 }
 
 /** Where a failed connection attempt stopped, and what to tell the user. */
@@ -54,7 +94,7 @@ export function diagnoseConnectionError(error: unknown, target: string): { stage
     return { stage: 'connect', message: `No answer from ${target} in time: the host is unreachable or a firewall drops the traffic.` };
   }
   if ([...codes].some((code) => TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) || /certificate|SSL|TLS/i.test(text)) {
-    return { stage: 'tls', message: `The TLS handshake with ${target} failed: ${text}. Check the CA certificate and whether the server expects TLS.` };
+    return { stage: 'tls', message: `The TLS handshake with ${target} failed: ${text}. ${tlsAdvice(codes, text)}` };
   }
   if (has('SASL_AUTHENTICATION_FAILED', 'ELOGIN', '28P01', '28000') || /authentication|password|SASL|login failed/i.test(text)) {
     return { stage: 'auth', message: `${target} refused the credentials: ${text}. Check the user name and the secret the password reference points to.` };

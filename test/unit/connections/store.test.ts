@@ -77,4 +77,23 @@ describe('diagnoseConnectionError', () => {
   ])('classifies %s as %s', (failure, stage) => {
     expect(diagnoseConnectionError(failure, 'db:5432').stage).toBe(stage);
   });
+
+  // The texts Node 20 and kafkajs 2.2.4 gave against the test broker's TLS listener (kafkajs wraps
+  // the socket error in a KafkaJSConnectionError with the same message).
+  const wrapped = (message: string, code?: string) => Object.assign(new Error(`Connection error: ${message}`), { name: 'KafkaJSConnectionError', cause: Object.assign(new Error(message), code ? { code } : {}) });
+  const alert42 =
+    '800C42AD497F0000:error:0A000412:SSL routines:ssl3_read_bytes:sslv3 alert bad certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42\n';
+  it.each([
+    [wrapped(alert42, 'ERR_SSL_SSLV3_ALERT_BAD_CERTIFICATE'), /failed: Connection error: sslv3 alert bad certificate: SSL alert number 42\. The broker did not accept a client certificate/],
+    [wrapped('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), /not signed by a CA this connection trusts: give the CA certificate file/],
+    [wrapped('Client network socket disconnected before secure TLS connection was established', 'ECONNRESET'), /does not speak TLS: turn TLS off/],
+    [wrapped("Hostname/IP does not match certificate's altnames: IP: 10.0.0.1 is not in the cert's list: 127.0.0.1", 'ERR_TLS_CERT_ALTNAME_INVALID'), /for another host name/],
+    [wrapped('certificate has expired', 'CERT_HAS_EXPIRED'), /has expired: renew it/],
+  ])('says what to do about a failed TLS handshake: %s', (failure, advice) => {
+    const { stage, message } = diagnoseConnectionError(failure, 'broker:9095');
+    expect(stage).toBe('tls');
+    expect(message).toMatch(advice);
+    // The socket's text once, without OpenSSL's addresses and source paths.
+    expect(message).not.toMatch(/\| Connection error|deps\/openssl|0A000412/);
+  });
 });
