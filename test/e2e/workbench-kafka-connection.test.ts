@@ -1,26 +1,31 @@
 // Adding a Kafka connection against the real broker, through the Connections view: the form,
-// "Test connection" reaching the broker, and the saved profile in the list. Skips with the reason
-// on a laptop without a broker (`npm run services:up` starts one); fails under CI.
+// "Test connection" reaching the broker, and the saved profile in the list; then the broker's SASL
+// listener (SCRAM-SHA-512, the password from an environment variable) and its mutual-TLS listener
+// (CA, client certificate and key files), with a file that cannot be read reported as such and an
+// edit that keeps the files. Skips with the reason on a laptop without a broker
+// (`npm run services:up` starts one); fails under CI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { launchBrowser, requireChromium, screenshot } from '../support/browser.js';
-import { findKafka } from '../support/services.js';
+import { findKafka, findSecuredKafka, type SecuredKafka } from '../support/services.js';
 import { startWebApp, type WebApp } from '../support/web-app.js';
 
 const brokers = requireChromium() ? await findKafka() : undefined;
+const secured: SecuredKafka | undefined = brokers ? await findSecuredKafka() : undefined;
+const PASSWORD_VARIABLE = 'EDDY_E2E_KAFKA_PASSWORD';
 let workspace: string;
 let app: WebApp;
 let browser: Browser;
 let page: Page;
 
-describe.runIf(brokers)('adding a Kafka connection', () => {
+describe.runIf(brokers && secured)('adding a Kafka connection', () => {
   beforeAll(async () => {
     workspace = mkdtempSync(path.join(os.tmpdir(), 'eddy-kafka-ui-'));
     writeFileSync(path.join(workspace, 'eddy-workspace.json'), JSON.stringify({ name: 'Kafka connection test', version: 1, samples: [] }));
-    app = await startWebApp({ workspace });
+    app = await startWebApp({ workspace, env: { [PASSWORD_VARIABLE]: secured!.sasl.password } });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
     await page.goto(app.url);
@@ -57,5 +62,64 @@ describe.runIf(brokers)('adding a Kafka connection', () => {
     // Testing the saved profile from the list reaches the broker as well.
     await saved.getByRole('button', { name: 'Test' }).click();
     await saved.getByTestId('connection-test-result').getByText('Connected', { exact: true }).waitFor({ timeout: 60_000 });
+  });
+
+  const profileFile = (id: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(workspace, 'connections', `${id}.json`), 'utf8')) as Record<string, unknown>;
+  const form = () => page.locator('form.connection-form');
+  const testForm = async (): Promise<string> => {
+    await form().getByRole('button', { name: 'Test connection' }).click();
+    const result = form().getByTestId('connection-test-result');
+    await result.waitFor({ timeout: 60_000 });
+    return result.innerText();
+  };
+
+  it('connects to the SASL listener with SCRAM-SHA-512 and the password from an environment variable', async () => {
+    await page.getByRole('button', { name: '+ Kafka' }).click();
+    await form().getByLabel('Name').fill('SCRAM broker');
+    await form().getByLabel('Bootstrap brokers').fill(secured!.sasl.brokers.join(', '));
+    await form().getByLabel('SASL').selectOption('scram-sha-512');
+    await form().getByLabel('User').fill(secured!.sasl.user);
+    await form().getByLabel('Password').selectOption('env');
+    await form().getByLabel('Variable name').fill(PASSWORD_VARIABLE);
+    const text = await testForm();
+    expect(text, `the connection test said: ${text}`).toMatch(/^Connected/);
+    await form().getByRole('button', { name: 'Save' }).click();
+    await page.locator('.connection-list li', { hasText: 'SCRAM broker' }).waitFor();
+    const saved = profileFile('scram-broker');
+    expect(saved.sasl).toEqual({ mechanism: 'scram-sha-512', username: secured!.sasl.user, password: `\${env:${PASSWORD_VARIABLE}}` });
+    expect(JSON.stringify(saved)).not.toContain(secured!.sasl.password);
+  });
+
+  it('connects over mutual TLS with CA, certificate and key files, says when a file cannot be read, and keeps the files on edit', async () => {
+    const tls = secured!.tls;
+    await page.getByRole('button', { name: '+ Kafka' }).click();
+    await form().getByLabel('Name').fill('TLS broker');
+    await form().getByLabel('Bootstrap brokers').fill(tls.brokers.join(', '));
+    await form().getByLabel('TLS', { exact: true }).check();
+    await form().getByLabel('CA certificate').fill(tls.caFile);
+    await form().getByLabel('Client certificate').fill(tls.certFile);
+    await form().getByLabel('Client key').fill(tls.keyFile);
+    const text = await testForm();
+    expect(text, `the connection test said: ${text}`).toMatch(/^Connected/);
+    await screenshot(page, 'kafka-connection-mtls');
+    await form().getByRole('button', { name: 'Save' }).click();
+    const saved = page.locator('.connection-list li', { hasText: 'TLS broker' });
+    await saved.waitFor();
+    const expected = { enabled: true, rejectUnauthorized: true, caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile };
+    expect(profileFile('tls-broker').tls).toEqual(expected);
+
+    // A CA file that is not there: the test says which file, at the configuration stage.
+    await saved.getByRole('button', { name: 'Edit' }).click();
+    await form().getByLabel('CA certificate').fill('/nonexistent/ca.pem');
+    const failed = await testForm();
+    expect(failed).toMatch(/^Failed at config The CA certificate file \/nonexistent\/ca\.pem cannot be read: ENOENT/);
+    await form().getByRole('button', { name: 'Cancel' }).click();
+
+    // Editing and saving without touching TLS keeps every file.
+    await saved.getByRole('button', { name: 'Edit' }).click();
+    await form().getByLabel('Name').fill('TLS broker (edited)');
+    await form().getByRole('button', { name: 'Save' }).click();
+    await page.locator('.connection-list li', { hasText: 'TLS broker (edited)' }).waitFor();
+    expect(profileFile('tls-broker')).toMatchObject({ name: 'TLS broker (edited)', tls: expected });
   });
 });

@@ -31,11 +31,22 @@ interface Draft {
   user: string;
   saslMechanism: '' | 'plain' | 'scram-sha-256' | 'scram-sha-512';
   tls: boolean;
+  /** PEM file paths, read by the engine when it connects (empty: none). */
+  tlsCaFile: string;
+  tlsCertFile: string;
+  tlsKeyFile: string;
+  /** Verify the broker's certificate (off only for a test broker with a certificate nobody signed). */
+  tlsVerify: boolean;
+  pgSsl: 'disable' | 'prefer' | 'require' | 'verify-full';
+  encrypt: boolean;
+  trustServerCertificate: boolean;
   /** How the password is given: none, an environment variable, or a secret entered now. */
   secretMode: 'none' | 'env' | 'secret';
   envName: string;
   secretValue: string;
   persistSecret: boolean;
+  /** The saved profile being edited: what the form does not show (a client id, a key passphrase) is kept. */
+  original?: ConnectionProfile;
 }
 
 const emptyDraft = (kind: Kind = 'kafka'): Draft => ({
@@ -50,6 +61,13 @@ const emptyDraft = (kind: Kind = 'kafka'): Draft => ({
   user: '',
   saslMechanism: '',
   tls: false,
+  tlsCaFile: '',
+  tlsCertFile: '',
+  tlsKeyFile: '',
+  tlsVerify: true,
+  pgSsl: 'prefer',
+  encrypt: true,
+  trustServerCertificate: false,
   secretMode: 'none',
   envName: '',
   secretValue: '',
@@ -66,11 +84,34 @@ function draftFrom(profile: ConnectionProfile): Draft {
     name: profile.name,
     environment: profile.environment,
     ...(profile.kind === 'kafka'
-      ? { brokers: profile.brokers.join(', '), saslMechanism: profile.sasl?.mechanism ?? '', user: profile.sasl?.username ?? '', tls: profile.tls?.enabled ?? false }
+      ? {
+          brokers: profile.brokers.join(', '),
+          saslMechanism: profile.sasl?.mechanism ?? '',
+          user: profile.sasl?.username ?? '',
+          tls: profile.tls ? profile.tls.enabled !== false : false,
+          tlsCaFile: profile.tls?.caFile ?? '',
+          tlsCertFile: profile.tls?.certFile ?? '',
+          tlsKeyFile: profile.tls?.keyFile ?? '',
+          tlsVerify: profile.tls?.rejectUnauthorized !== false,
+        }
       : { host: profile.host, port: String(profile.port), database: profile.database, user: profile.user }),
+    ...(profile.kind === 'postgres' ? { pgSsl: profile.ssl } : {}),
+    ...(profile.kind === 'sqlserver' ? { encrypt: profile.encrypt, trustServerCertificate: profile.trustServerCertificate } : {}),
     secretMode: password ? (env ? 'env' : 'secret') : 'none',
     envName: env?.[1] ?? '',
+    original: profile,
   };
+}
+
+/** The Kafka TLS settings of a draft; files and a passphrase set before are kept when TLS is turned off. */
+function kafkaTls(draft: Draft): Extract<ConnectionProfile, { kind: 'kafka' }>['tls'] {
+  const before = draft.original?.kind === 'kafka' ? draft.original.tls : undefined;
+  const file = (value: string): string | undefined => value.trim() || undefined;
+  const files = { caFile: file(draft.tlsCaFile), certFile: file(draft.tlsCertFile), keyFile: file(draft.tlsKeyFile) };
+  if (!draft.tls && !before && !files.caFile && !files.certFile && !files.keyFile) return undefined;
+  const tls = { ...before, enabled: draft.tls, rejectUnauthorized: draft.tlsVerify, ...files };
+  for (const key of ['caFile', 'certFile', 'keyFile'] as const) if (tls[key] === undefined) delete tls[key];
+  return tls;
 }
 
 function slug(text: string): string {
@@ -86,22 +127,27 @@ async function profileFrom(draft: Draft): Promise<ConnectionProfile> {
       const stored = await engine.setSecret({ name: `${id}.password`, value: draft.secretValue, persist: draft.persistSecret });
       password = stored.ref;
     } else {
-      password = `\${secret:${id}.password}`;
+      // Unchanged: keep the reference the profile had.
+      const before = draft.original?.kind === 'kafka' ? draft.original.sasl?.password : draft.original?.password;
+      password = before?.startsWith('${secret:') ? before : `\${secret:${id}.password}`;
     }
   }
   const base = { id, name: draft.name.trim() || id, environment: draft.environment };
   if (draft.kind === 'kafka') {
+    const tls = kafkaTls(draft);
     return {
       ...base,
       kind: 'kafka',
-      clientId: 'eddy',
+      clientId: draft.original?.kind === 'kafka' ? draft.original.clientId : 'eddy',
       brokers: draft.brokers.split(/[\s,]+/).filter(Boolean),
-      ...(draft.tls ? { tls: { enabled: true, rejectUnauthorized: true } } : {}),
+      ...(tls ? { tls } : {}),
       ...(draft.saslMechanism && password ? { sasl: { mechanism: draft.saslMechanism, username: draft.user, password } } : {}),
     };
   }
   const sql = { ...base, host: draft.host, port: Number(draft.port), database: draft.database, user: draft.user, ...(password ? { password } : {}) };
-  return draft.kind === 'postgres' ? { ...sql, kind: 'postgres', ssl: 'prefer' } : { ...sql, kind: 'sqlserver', encrypt: true, trustServerCertificate: false };
+  return draft.kind === 'postgres'
+    ? { ...sql, kind: 'postgres', ssl: draft.pgSsl }
+    : { ...sql, kind: 'sqlserver', encrypt: draft.encrypt, trustServerCertificate: draft.trustServerCertificate };
 }
 
 export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX.Element {
@@ -263,6 +309,27 @@ function ConnectionForm(props: {
           <label className="inline">
             <input type="checkbox" checked={draft.tls} onChange={(event) => set('tls', event.target.checked)} /> TLS
           </label>
+          {draft.tls ? (
+            <fieldset className="tls-files">
+              <legend>TLS files (PEM, paths on the machine running the engine)</legend>
+              <label>
+                CA certificate
+                <input value={draft.tlsCaFile} onChange={(event) => set('tlsCaFile', event.target.value)} placeholder="system CAs when empty" spellCheck={false} />
+              </label>
+              <label>
+                Client certificate
+                <input value={draft.tlsCertFile} onChange={(event) => set('tlsCertFile', event.target.value)} placeholder="only for mutual TLS" spellCheck={false} />
+              </label>
+              <label>
+                Client key
+                <input value={draft.tlsKeyFile} onChange={(event) => set('tlsKeyFile', event.target.value)} placeholder="only for mutual TLS" spellCheck={false} />
+              </label>
+              <label className="inline" title="Turn off only for a test broker whose certificate no CA signed: the connection can then be intercepted.">
+                <input type="checkbox" checked={draft.tlsVerify} onChange={(event) => set('tlsVerify', event.target.checked)} /> Verify the broker&apos;s certificate
+              </label>
+              {!draft.tlsVerify ? <p className="hint warning">The broker&apos;s certificate is not checked: anyone on the path could pose as the broker.</p> : null}
+            </fieldset>
+          ) : null}
           <label>
             SASL
             <select value={draft.saslMechanism} onChange={(event) => set('saslMechanism', event.target.value as Draft['saslMechanism'])}>
@@ -287,6 +354,26 @@ function ConnectionForm(props: {
             Database
             <input value={draft.database} onChange={(event) => set('database', event.target.value)} required />
           </label>
+          {draft.kind === 'postgres' ? (
+            <label>
+              SSL
+              <select value={draft.pgSsl} onChange={(event) => set('pgSsl', event.target.value as Draft['pgSsl'])}>
+                <option value="disable">disable</option>
+                <option value="prefer">prefer</option>
+                <option value="require">require</option>
+                <option value="verify-full">verify-full</option>
+              </select>
+            </label>
+          ) : (
+            <>
+              <label className="inline">
+                <input type="checkbox" checked={draft.encrypt} onChange={(event) => set('encrypt', event.target.checked)} /> Encrypt
+              </label>
+              <label className="inline">
+                <input type="checkbox" checked={draft.trustServerCertificate} onChange={(event) => set('trustServerCertificate', event.target.checked)} /> Trust the server certificate
+              </label>
+            </>
+          )}
         </>
       )}
       {needsUser ? (
