@@ -4,7 +4,7 @@
 import { EddyError } from '../../shared/contract.js';
 import type { SecretStatus } from '../../shared/contracts/connections.js';
 import { parseSecretRef } from '../engine/secrets.js';
-import type { HostSecrets } from '../host/host-secrets.js';
+import { envSecret, type HostSecrets } from '../host/host-secrets.js';
 import type { SecretStore } from './secrets.js';
 
 export class DesktopSecrets implements HostSecrets {
@@ -16,11 +16,7 @@ export class DesktopSecrets implements HostSecrets {
   async resolve(ref: string): Promise<string> {
     const parsed = parseSecretRef(ref);
     if (!parsed) throw new EddyError('VALIDATION', 'Not a secret reference: use ${env:NAME} or ${secret:NAME}.');
-    if (parsed.source === 'env') {
-      const value = this.env[parsed.name];
-      if (value === undefined) throw new EddyError('NOT_FOUND', `The environment variable ${parsed.name} is not set (referenced as \${env:${parsed.name}}).`);
-      return value;
-    }
+    if (parsed.source === 'env') return envSecret(this.env, parsed.name);
     const value = await this.secrets.get(parsed.name);
     if (value === undefined) throw new EddyError('NOT_FOUND', `The secret "${parsed.name}" is not set; enter it in the connection's form.`);
     return value;

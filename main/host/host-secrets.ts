@@ -13,6 +13,18 @@ export interface HostSecrets {
   status(): Promise<SecretStatus>;
 }
 
+/**
+ * `${env:NAME}`: the variable's value. Unset and empty both fail with the variable's name: an empty
+ * password is a forgotten `export`, and sending it would only come back as "authentication failed".
+ */
+export function envSecret(env: NodeJS.ProcessEnv, name: string): string {
+  const value = env[name];
+  if (value === undefined || value === '') {
+    throw new EddyError('NOT_FOUND', `The environment variable ${name} is ${value === undefined ? 'not set' : 'empty'} (referenced as \${env:${name}}).`);
+  }
+  return value;
+}
+
 export function answerSecretsCall(secrets: HostSecrets, call: SecretsCall): Promise<unknown> {
   switch (call.op) {
     case 'resolve':
@@ -39,11 +51,7 @@ export class SessionSecrets implements HostSecrets {
   async resolve(ref: string): Promise<string> {
     const parsed = parseSecretRef(ref);
     if (!parsed) throw new EddyError('VALIDATION', 'Not a secret reference: use ${env:NAME} or ${secret:NAME}.');
-    if (parsed.source === 'env') {
-      const value = this.env[parsed.name];
-      if (value === undefined) throw new EddyError('NOT_FOUND', `The environment variable ${parsed.name} is not set (referenced as \${env:${parsed.name}}).`);
-      return value;
-    }
+    if (parsed.source === 'env') return envSecret(this.env, parsed.name);
     const value = this.session.get(parsed.name);
     if (value === undefined) throw new EddyError('NOT_FOUND', `The secret "${parsed.name}" is not set in this session; enter it in the connection's form (it is kept in memory only).`);
     return value;

@@ -1,15 +1,16 @@
 // `eddy capture kafka` and `eddy produce`, headless, as a user runs them: progress on stderr, a
 // summary on stdout, and exit codes (0 done, 1 failed, 2 usage).
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { findKafka } from '../support/services.js';
+import { findKafka, findSecuredKafka } from '../support/services.js';
 import { consumeAll, createTopic, deleteTopics, produceAll, repoRoot, testKafka, uniqueTopic } from './kafka-helpers.js';
 
 const brokers = await findKafka();
+const secured = brokers ? await findSecuredKafka() : undefined;
 
 interface Run {
   code: number;
@@ -17,7 +18,7 @@ interface Run {
   stderr: string;
 }
 
-describe.runIf(brokers)('eddy capture kafka / eddy produce', () => {
+describe.runIf(brokers && secured)('eddy capture kafka / eddy produce', () => {
   const kafka = testKafka(brokers ?? []);
   const topic = uniqueTopic('cli');
   const target = uniqueTopic('cli-out');
@@ -86,6 +87,29 @@ describe.runIf(brokers)('eddy capture kafka / eddy produce', () => {
     const read = await consumeAll(kafka, target, { expected: 151 });
     expect(read).toHaveLength(151);
     expect(read.find((message) => message.key?.toString() === 'manual')?.value?.toString()).toBe('{"hello":"world"}');
+  });
+
+  it('captures through a saved SASL/SCRAM profile whose password is an environment variable, and says when the variable is missing', async () => {
+    mkdirSync(path.join(workspace, 'connections'), { recursive: true });
+    const profile = {
+      id: 'scram',
+      name: 'SCRAM broker',
+      kind: 'kafka',
+      brokers: secured!.sasl.brokers,
+      sasl: { mechanism: 'scram-sha-256', username: secured!.sasl.user, password: '${env:EDDY_CLI_KAFKA_PASSWORD}' },
+    };
+    writeFileSync(path.join(workspace, 'connections', 'scram.json'), JSON.stringify(profile));
+    const args = ['capture', 'kafka', '--connection', 'scram', '--topic', `${topic}:0`, '--from', 'oldest', '--max', '10', '--workspace', workspace];
+    const run = await eddy(args, { EDDY_CLI_KAFKA_PASSWORD: secured!.sasl.password });
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/Captured 10 events/);
+    const missing = await eddy(args, { EDDY_CLI_KAFKA_PASSWORD: '' });
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/SASL password \(\$\{env:EDDY_CLI_KAFKA_PASSWORD\}\) could not be resolved: The environment variable EDDY_CLI_KAFKA_PASSWORD is empty/);
+    const wrong = await eddy(args, { EDDY_CLI_KAFKA_PASSWORD: 'wrong-password' });
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/refused the credentials: SASL SCRAM SHA256 authentication failed/);
+    expect(wrong.stderr).not.toContain('wrong-password');
   });
 
   it('exits 2 on bad usage and 1 with a plain reason when the broker is unreachable', async () => {

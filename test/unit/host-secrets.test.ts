@@ -4,11 +4,13 @@ import { SessionSecrets, answerSecretsCall } from '../../main/host/host-secrets.
 import { parseSecretRef, resolveMaybeSecret } from '../../main/engine/secrets.js';
 
 describe('SessionSecrets', () => {
-  const secrets = new SessionSecrets({ KAFKA_PASSWORD: 'from-env' }, 'web mode has no OS-encrypted store.');
+  const secrets = new SessionSecrets({ KAFKA_PASSWORD: 'from-env', EMPTY: '' }, 'web mode has no OS-encrypted store.');
 
   it('resolves ${env:NAME} from the environment and says which variable is missing', async () => {
     expect(await secrets.resolve('${env:KAFKA_PASSWORD}')).toBe('from-env');
     await expect(secrets.resolve('${env:NOPE}')).rejects.toThrow(/NOPE is not set/);
+    // An empty variable is a forgotten export, not an empty password.
+    await expect(secrets.resolve('${env:EMPTY}')).rejects.toThrow('The environment variable EMPTY is empty (referenced as ${env:EMPTY}).');
   });
 
   it('keeps entered secrets for the session only and refuses to persist them', async () => {
