@@ -275,10 +275,15 @@ java_cmd() { java "${JAVA_ARGS[@]}" "$@"; }
 
 format_storage() {
   local cluster_id_file=${KAFKA_RUN_DIR}/cluster-id cluster_id
-  if [[ ! -s $cluster_id_file ]]; then
+  # An id starting with '-' never formatted anything (see below): make a new one.
+  if [[ ! -s $cluster_id_file || $(<"$cluster_id_file") == -* ]]; then
     # A Kafka cluster id is 16 random bytes in URL-safe base64 without padding (22 chars);
     # making it here saves a JVM start for `StorageTool random-uuid`.
-    head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22 >"$cluster_id_file"
+    # Not starting with '-' (as Kafka's own Uuid.randomUuid ensures): the storage tool's argument
+    # parser would read "-t -xyz" as a missing value and formatting would fail (1 run in 64).
+    local id='-'
+    while [[ $id == -* ]]; do id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | cut -c1-22); done
+    printf '%s\n' "$id" >"$cluster_id_file"
   fi
   cluster_id=$(<"$cluster_id_file")
   java_cmd kafka.tools.StorageTool format --ignore-formatted \
