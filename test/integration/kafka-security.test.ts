@@ -1,10 +1,12 @@
 // Secured connections against the real broker's SASL and TLS listeners (test/services/kafka.sh):
 // SASL PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 with the password held as a secret reference, and
-// mutual TLS with a private CA. Each saved profile is tested from "test connection", browsed,
-// produced to and captured from, through the engine's commands as the UI calls them. Wrong
-// credentials, a missing client certificate, an untrusted broker certificate and a plaintext client
-// on the TLS port each fail at the right stage, in words that say what to fix, and a capture with
-// wrong credentials is refused at once instead of retrying for ever.
+// mutual TLS with a private CA, also with an encrypted client key whose passphrase is a secret
+// reference. Each saved profile is tested from "test connection", browsed, produced to and
+// captured from, through the engine's commands as the UI calls them. Wrong, missing or mismatched
+// TLS files are named before any connection. Wrong credentials, a missing client certificate, an
+// untrusted broker certificate and a plaintext client on the TLS port each fail at the right
+// stage, in words that say what to fix, and a capture with wrong credentials is refused at once
+// instead of retrying for ever.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +18,7 @@ import { createTopic, deleteTopics, produceAll, startTestEngine, testKafka, uniq
 const brokers = await findKafka();
 const secured = brokers ? await findSecuredKafka() : undefined;
 const PASSWORD_VARIABLE = 'EDDY_TEST_KAFKA_PASSWORD';
+const PASSPHRASE_VARIABLE = 'EDDY_TEST_KEY_PASSPHRASE';
 const WRONG_PASSWORD = 'not-the-password-4711';
 
 describe.runIf(brokers && secured)('secured Kafka connections (SASL and TLS)', () => {
@@ -39,7 +42,7 @@ describe.runIf(brokers && secured)('secured Kafka connections (SASL and TLS)', (
   const tls = () => secured!.tls;
 
   beforeAll(async () => {
-    engine = await startTestEngine({ ...process.env, [PASSWORD_VARIABLE]: secured!.sasl.password, EDDY_TEST_WRONG_PASSWORD: WRONG_PASSWORD });
+    engine = await startTestEngine({ ...process.env, [PASSWORD_VARIABLE]: secured!.sasl.password, [PASSPHRASE_VARIABLE]: secured!.tls.keyPassphrase, EDDY_TEST_WRONG_PASSWORD: WRONG_PASSWORD });
     await createTopic(kafka, topic, 2);
     const messages: Message[] = Array.from({ length: 40 }, (_, index) => ({ key: `k-${index}`, value: JSON.stringify({ index }), headers: { source: 'plaintext' } }));
     await produceAll(kafka, topic, messages);
@@ -81,6 +84,31 @@ describe.runIf(brokers && secured)('secured Kafka connections (SASL and TLS)', (
 
   it('connects, browses, produces and captures over mutual TLS with a private CA', async () => {
     await useEndToEnd(profile('mtls', { brokers: tls().brokers, tls: { enabled: true, caFile: tls().caFile, certFile: tls().certFile, keyFile: tls().keyFile, rejectUnauthorized: true } }), 'mtls');
+  });
+
+  it('connects over mutual TLS with an encrypted client key whose passphrase is a secret reference', async () => {
+    await useEndToEnd(
+      profile('mtls-encrypted-key', {
+        brokers: tls().brokers,
+        tls: { enabled: true, caFile: tls().caFile, certFile: tls().certFile, keyFile: tls().encryptedKeyFile, keyPassphrase: `\${env:${PASSPHRASE_VARIABLE}}`, rejectUnauthorized: true },
+      }),
+      'mtls-encrypted-key',
+    );
+  });
+
+  it('checks the TLS files before connecting, and names what is wrong with them', async () => {
+    const check = async (files: Record<string, string>, message: RegExp): Promise<void> => {
+      const result = await engine.call('testConnection', { profile: profile('tls-files', { brokers: tls().brokers, tls: { enabled: true, rejectUnauthorized: true, caFile: tls().caFile, ...files } }) });
+      expect(result).toMatchObject({ ok: false, stage: 'config' });
+      expect(result.message).toMatch(message);
+    };
+    const encrypted = { certFile: tls().certFile, keyFile: tls().encryptedKeyFile };
+    await check(encrypted, /^The client key \S+ is encrypted: give its passphrase/);
+    await check({ ...encrypted, keyPassphrase: '${env:EDDY_TEST_WRONG_PASSWORD}' }, /^The client key \S+ could not be decrypted with the passphrase \$\{env:EDDY_TEST_WRONG_PASSWORD\}: check the passphrase\.$/);
+    // The CA's certificate is a certificate, but not the one this key belongs to.
+    await check({ certFile: tls().caFile, keyFile: tls().keyFile }, /^The client key \S+ does not belong to the client certificate/);
+    await check({ certFile: tls().keyFile, keyFile: tls().keyFile }, /^The client certificate file \S+ does not hold a PEM certificate/);
+    await check({ certFile: tls().certFile, keyFile: tls().certFile }, /^The client key file \S+ does not hold a PEM private key/);
   });
 
   it.each(['plain', 'scram-sha-512'] as const)('says the broker refused the credentials for a wrong %s password, without showing it', async (mechanism) => {

@@ -53,6 +53,7 @@ SECURITY_FILE=${KAFKA_RUN_DIR}/security.env
 # holds test data; tests read them from security.env (see write_security_env).
 SASL_USER=eddy-test
 SASL_PASSWORD=eddy-test-password
+KEY_PASSPHRASE=eddy-test-key-passphrase
 
 log() { printf '[kafka] %s\n' "$*" >&2; }
 die() {
@@ -175,7 +176,18 @@ finish_security() {
     return 0
   fi
   add_scram_user
+  make_encrypted_client_key
   write_security_env
+}
+
+# The client key again, encrypted (PKCS#8, AES-256) with KEY_PASSPHRASE: for the tests of a key
+# that needs its passphrase. Made from the current key, so it never needs new certificates.
+make_encrypted_client_key() {
+  [[ -s ${TLS_DIR}/client.key ]] || return 0
+  [[ -s ${TLS_DIR}/client-encrypted.key ]] && return 0
+  openssl pkcs8 -topk8 -v2 aes-256-cbc -in "${TLS_DIR}/client.key" -out "${TLS_DIR}/client-encrypted.key.tmp" \
+    -passout "pass:${KEY_PASSPHRASE}" >>"$STDOUT_FILE" 2>&1 || die "openssl could not encrypt the test client key (see ${STDOUT_FILE})"
+  mv -f "${TLS_DIR}/client-encrypted.key.tmp" "${TLS_DIR}/client-encrypted.key"
 }
 
 # Where the secured listeners are and how to reach them, for test/services/up.sh and the tests.
@@ -188,6 +200,8 @@ KAFKA_TLS_BROKERS=127.0.0.1:${KAFKA_TLS_PORT}
 KAFKA_TLS_CA=${TLS_DIR}/ca.pem
 KAFKA_TLS_CERT=${TLS_DIR}/client.crt
 KAFKA_TLS_KEY=${TLS_DIR}/client.key
+KAFKA_TLS_KEY_ENCRYPTED=${TLS_DIR}/client-encrypted.key
+KAFKA_TLS_KEY_PASSPHRASE=${KEY_PASSPHRASE}
 EOF
   mv -f "${SECURITY_FILE}.tmp" "$SECURITY_FILE"
 }

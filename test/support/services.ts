@@ -192,7 +192,8 @@ export async function findPostgres(): Promise<string | undefined> {
 /** The test broker's secured listeners (test/services/kafka.sh opens them; up.sh writes where). */
 export interface SecuredKafka {
   sasl: { brokers: string[]; user: string; password: string };
-  tls: { brokers: string[]; caFile: string; certFile: string; keyFile: string };
+  /** `encryptedKeyFile`: the client key encrypted with `keyPassphrase`. */
+  tls: { brokers: string[]; caFile: string; certFile: string; keyFile: string; encryptedKeyFile: string; keyPassphrase: string };
 }
 
 /**
@@ -200,7 +201,7 @@ export interface SecuredKafka {
  * should skip (throws under CI). Each must answer a TCP connect; the tests check the rest.
  */
 export async function findSecuredKafka(): Promise<SecuredKafka | undefined> {
-  const names = ['KAFKA_SASL_BROKERS', 'KAFKA_SASL_USER', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_BROKERS', 'KAFKA_TLS_CA', 'KAFKA_TLS_CERT', 'KAFKA_TLS_KEY'] as const;
+  const names = ['KAFKA_SASL_BROKERS', 'KAFKA_SASL_USER', 'KAFKA_SASL_PASSWORD', 'KAFKA_TLS_BROKERS', 'KAFKA_TLS_CA', 'KAFKA_TLS_CERT', 'KAFKA_TLS_KEY', 'KAFKA_TLS_KEY_ENCRYPTED', 'KAFKA_TLS_KEY_PASSPHRASE'] as const;
   const values = Object.fromEntries(names.map((name) => [name, configured(name)?.value])) as Record<(typeof names)[number], string | undefined>;
   const missing = names.filter((name) => !values[name]);
   let problem: string | undefined = missing.length > 0 ? `${missing.join(', ')} not set (test/services/kafka.sh opens these listeners)` : undefined;
@@ -216,7 +217,14 @@ export async function findSecuredKafka(): Promise<SecuredKafka | undefined> {
   if (!requireService('kafka', problem === undefined, `the secured Kafka listeners are not available: ${problem}`)) return undefined;
   return {
     sasl: { brokers: splitBrokers(values.KAFKA_SASL_BROKERS!), user: values.KAFKA_SASL_USER!, password: values.KAFKA_SASL_PASSWORD! },
-    tls: { brokers: splitBrokers(values.KAFKA_TLS_BROKERS!), caFile: values.KAFKA_TLS_CA!, certFile: values.KAFKA_TLS_CERT!, keyFile: values.KAFKA_TLS_KEY! },
+    tls: {
+      brokers: splitBrokers(values.KAFKA_TLS_BROKERS!),
+      caFile: values.KAFKA_TLS_CA!,
+      certFile: values.KAFKA_TLS_CERT!,
+      keyFile: values.KAFKA_TLS_KEY!,
+      encryptedKeyFile: values.KAFKA_TLS_KEY_ENCRYPTED!,
+      keyPassphrase: values.KAFKA_TLS_KEY_PASSPHRASE!,
+    },
   };
 }
 

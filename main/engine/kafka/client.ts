@@ -2,6 +2,7 @@
 // host at the moment of use (never stored), PEM files read from disk, kafkajs' own console logging
 // silenced (the engine reports what matters in plain words). Also owns "test connection", which
 // says at which stage a connection failed: configuration, secret, DNS, TCP connect, TLS, SASL.
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type KafkaConfig, type SASLOptions } from 'kafkajs';
 import { EddyError } from '../../../shared/contract.js';
@@ -21,12 +22,14 @@ export interface KafkaClientOptions {
   retry?: KafkaConfig['retry'];
 }
 
+const configError = (message: string): EddyError => new EddyError('VALIDATION', message, { stage: 'config' });
+
 async function readPem(file: string | undefined, what: string): Promise<string | undefined> {
   if (!file) return undefined;
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new EddyError('VALIDATION', `The ${what} file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`, { stage: 'config' });
+    throw configError(`The ${what} file ${file} cannot be read: ${(error as NodeJS.ErrnoException).code ?? String(error)}.`);
   }
 }
 
@@ -39,16 +42,51 @@ async function resolveRequired(ref: string, what: string, resolveSecret: SecretR
   }
 }
 
-/** The kafkajs configuration for a profile (secrets resolved, PEM files read). */
+/**
+ * Checks the TLS files before any connection, so a wrong file or passphrase is named as such
+ * (at connect time Node only says "bad decrypt", and kafkajs calls that a connection failure).
+ */
+function checkTlsFiles(tls: NonNullable<KafkaClientProfile['tls']>, ca: string | undefined, cert: string | undefined, key: string | undefined, passphrase: string | undefined): void {
+  const certificate = (pem: string, what: string, file: string | undefined): X509Certificate => {
+    try {
+      return new X509Certificate(pem);
+    } catch {
+      throw configError(`The ${what} file ${file ?? ''} does not hold a PEM certificate (-----BEGIN CERTIFICATE-----).`);
+    }
+  };
+  if (ca !== undefined) certificate(ca, 'CA certificate', tls.caFile);
+  if (cert === undefined || key === undefined) return;
+  const client = certificate(cert, 'client certificate', tls.certFile);
+  // Without a passphrase OpenSSL 3 reports an encrypted key as "interrupted or cancelled".
+  if (passphrase === undefined && /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(key)) {
+    throw configError(`The client key ${tls.keyFile ?? ''} is encrypted: give its passphrase (a secret reference) in the connection.`);
+  }
+  let privateKey: KeyObject;
+  try {
+    privateKey = createPrivateKey({ key, format: 'pem', ...(passphrase !== undefined ? { passphrase } : {}) });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    if (/BAD_DECRYPT/.test(code) || /bad decrypt/i.test(String(error))) {
+      throw configError(`The client key ${tls.keyFile ?? ''} could not be decrypted with the passphrase ${tls.keyPassphrase ?? ''}: check the passphrase.`);
+    }
+    throw configError(`The client key file ${tls.keyFile ?? ''} does not hold a PEM private key that can be read (${error instanceof Error ? error.message : String(error)}).`);
+  }
+  if (!client.checkPrivateKey(privateKey)) {
+    throw configError(`The client key ${tls.keyFile ?? ''} does not belong to the client certificate ${tls.certFile ?? ''}.`);
+  }
+}
+
+/** The kafkajs configuration for a profile (secrets resolved, PEM files read and checked). */
 export async function kafkaConfigFor(profile: KafkaClientProfile, resolveSecret: SecretResolver, options: KafkaClientOptions = {}): Promise<KafkaConfig> {
-  if (profile.brokers.length === 0) throw new EddyError('VALIDATION', 'The connection lists no bootstrap brokers.', { stage: 'config' });
+  if (profile.brokers.length === 0) throw configError('The connection lists no bootstrap brokers.');
   let ssl: KafkaConfig['ssl'] = false;
   if (profile.tls && profile.tls.enabled !== false) {
     const [ca, cert, key] = await Promise.all([readPem(profile.tls.caFile, 'CA certificate'), readPem(profile.tls.certFile, 'client certificate'), readPem(profile.tls.keyFile, 'client key')]);
     if ((cert === undefined) !== (key === undefined)) {
-      throw new EddyError('VALIDATION', 'A client certificate needs its key and a key needs its certificate: give both files or neither.', { stage: 'config' });
+      throw configError('A client certificate needs its key and a key needs its certificate: give both files or neither.');
     }
     const passphrase = profile.tls.keyPassphrase ? await resolveRequired(profile.tls.keyPassphrase, 'client key passphrase', resolveSecret) : undefined;
+    checkTlsFiles(profile.tls, ca, cert, key, passphrase);
     ssl = {
       rejectUnauthorized: profile.tls.rejectUnauthorized !== false,
       ...(ca !== undefined ? { ca: [ca] } : {}),
