@@ -1,8 +1,8 @@
 // Adding a Kafka connection against the real broker, through the Connections view: the form,
 // "Test connection" reaching the broker, and the saved profile in the list; then the broker's SASL
 // listener (SCRAM-SHA-512, the password from an environment variable) and its mutual-TLS listener
-// (CA, client certificate and key files), with a file that cannot be read reported as such and an
-// edit that keeps the files. Skips with the reason on a laptop without a broker
+// (CA, client certificate and key files; an encrypted key with its passphrase from a variable), with
+// a file that cannot be read reported as such and an edit that keeps the files. Skips with the reason on a laptop without a broker
 // (`npm run services:up` starts one); fails under CI.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
@@ -16,6 +16,7 @@ import { startWebApp, type WebApp } from '../support/web-app.js';
 const brokers = requireChromium() ? await findKafka() : undefined;
 const secured: SecuredKafka | undefined = brokers ? await findSecuredKafka() : undefined;
 const PASSWORD_VARIABLE = 'EDDY_E2E_KAFKA_PASSWORD';
+const PASSPHRASE_VARIABLE = 'EDDY_E2E_KEY_PASSPHRASE';
 let workspace: string;
 let app: WebApp;
 let browser: Browser;
@@ -25,7 +26,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
   beforeAll(async () => {
     workspace = mkdtempSync(path.join(os.tmpdir(), 'eddy-kafka-ui-'));
     writeFileSync(path.join(workspace, 'eddy-workspace.json'), JSON.stringify({ name: 'Kafka connection test', version: 1, samples: [] }));
-    app = await startWebApp({ workspace, env: { [PASSWORD_VARIABLE]: secured!.sasl.password } });
+    app = await startWebApp({ workspace, env: { [PASSWORD_VARIABLE]: secured!.sasl.password, [PASSPHRASE_VARIABLE]: secured!.tls.keyPassphrase } });
     browser = await launchBrowser();
     page = await browser.newPage({ viewport: { width: 1440, height: 900 }, colorScheme: 'light' });
     await page.goto(app.url);
@@ -105,7 +106,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     await form().getByRole('button', { name: 'Save' }).click();
     const saved = page.locator('.connection-list li', { hasText: 'TLS broker' });
     await saved.waitFor();
-    const expected = { enabled: true, rejectUnauthorized: true, caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile };
+    const expected: Record<string, unknown> = { enabled: true, rejectUnauthorized: true, caFile: tls.caFile, certFile: tls.certFile, keyFile: tls.keyFile };
     expect(profileFile('tls-broker').tls).toEqual(expected);
 
     // A CA file that is not there: the test says which file, at the configuration stage.
@@ -114,6 +115,20 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     const failed = await testForm();
     expect(failed).toMatch(/^Failed at config The CA certificate file \/nonexistent\/ca\.pem cannot be read: ENOENT/);
     await form().getByRole('button', { name: 'Cancel' }).click();
+
+    // An encrypted client key: named as such until its passphrase is given, then connected.
+    await saved.getByRole('button', { name: 'Edit' }).click();
+    await form().getByLabel('Client key').fill(tls.encryptedKeyFile);
+    expect(await testForm()).toMatch(/^Failed at config The client key \S+ is encrypted: give its passphrase/);
+    await form().getByLabel('Key passphrase').selectOption('env');
+    await form().getByLabel('Passphrase variable').fill(PASSPHRASE_VARIABLE);
+    const decrypted = await testForm();
+    expect(decrypted, `the connection test said: ${decrypted}`).toMatch(/^Connected/);
+    await screenshot(page, 'kafka-connection-key-passphrase');
+    await form().getByRole('button', { name: 'Save' }).click();
+    await saved.waitFor();
+    Object.assign(expected, { keyFile: tls.encryptedKeyFile, keyPassphrase: `\${env:${PASSPHRASE_VARIABLE}}` });
+    expect(profileFile('tls-broker').tls).toEqual(expected);
 
     // Editing and saving without touching TLS keeps every file.
     await saved.getByRole('button', { name: 'Edit' }).click();

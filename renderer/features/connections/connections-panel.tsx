@@ -19,6 +19,32 @@ const environments = [
   { label: 'prod', color: '#c62828' },
 ];
 
+/** How a secret is given: none, an environment variable, or a value entered now (kept by the host). */
+interface SecretDraft {
+  mode: 'none' | 'env' | 'secret';
+  envName: string;
+  value: string;
+  persist: boolean;
+  /** The reference the profile had, kept when nothing new is entered. */
+  before: string | undefined;
+}
+
+const noSecret: SecretDraft = { mode: 'none', envName: '', value: '', persist: false, before: undefined };
+
+function secretDraft(ref: string | undefined): SecretDraft {
+  const env = ref ? /^\$\{env:(.+)\}$/.exec(ref) : null;
+  return { ...noSecret, mode: ref ? (env ? 'env' : 'secret') : 'none', envName: env?.[1] ?? '', before: ref };
+}
+
+/** The reference to store for a secret field; a value entered now goes to the host under `name`. */
+async function secretRef(secret: SecretDraft, name: string): Promise<string | undefined> {
+  if (secret.mode === 'env') return `\${env:${secret.envName.trim()}}`;
+  if (secret.mode !== 'secret') return undefined;
+  if (secret.value) return (await engine.setSecret({ name, value: secret.value, persist: secret.persist })).ref;
+  // Unchanged: keep the reference the profile had.
+  return secret.before?.startsWith('${secret:') ? secret.before : `\${secret:${name}}`;
+}
+
 interface Draft {
   kind: Kind;
   id: string;
@@ -40,11 +66,9 @@ interface Draft {
   pgSsl: 'disable' | 'prefer' | 'require' | 'verify-full';
   encrypt: boolean;
   trustServerCertificate: boolean;
-  /** How the password is given: none, an environment variable, or a secret entered now. */
-  secretMode: 'none' | 'env' | 'secret';
-  envName: string;
-  secretValue: string;
-  persistSecret: boolean;
+  password: SecretDraft;
+  /** The client key's passphrase (Kafka TLS). */
+  keyPassphrase: SecretDraft;
   /** The saved profile being edited: what the form does not show (a client id, a key passphrase) is kept. */
   original?: ConnectionProfile;
 }
@@ -68,16 +92,13 @@ const emptyDraft = (kind: Kind = 'kafka'): Draft => ({
   pgSsl: 'prefer',
   encrypt: true,
   trustServerCertificate: false,
-  secretMode: 'none',
-  envName: '',
-  secretValue: '',
-  persistSecret: false,
+  password: noSecret,
+  keyPassphrase: noSecret,
 });
 
 function draftFrom(profile: ConnectionProfile): Draft {
   const draft = emptyDraft(profile.kind);
   const password = profile.kind === 'kafka' ? profile.sasl?.password : profile.password;
-  const env = password ? /^\$\{env:(.+)\}$/.exec(password) : null;
   return {
     ...draft,
     id: profile.id,
@@ -97,20 +118,21 @@ function draftFrom(profile: ConnectionProfile): Draft {
       : { host: profile.host, port: String(profile.port), database: profile.database, user: profile.user }),
     ...(profile.kind === 'postgres' ? { pgSsl: profile.ssl } : {}),
     ...(profile.kind === 'sqlserver' ? { encrypt: profile.encrypt, trustServerCertificate: profile.trustServerCertificate } : {}),
-    secretMode: password ? (env ? 'env' : 'secret') : 'none',
-    envName: env?.[1] ?? '',
+    password: secretDraft(password),
+    keyPassphrase: secretDraft(profile.kind === 'kafka' ? profile.tls?.keyPassphrase : undefined),
     original: profile,
   };
 }
 
 /** The Kafka TLS settings of a draft; files and a passphrase set before are kept when TLS is turned off. */
-function kafkaTls(draft: Draft): Extract<ConnectionProfile, { kind: 'kafka' }>['tls'] {
+async function kafkaTls(draft: Draft, id: string): Promise<Extract<ConnectionProfile, { kind: 'kafka' }>['tls']> {
   const before = draft.original?.kind === 'kafka' ? draft.original.tls : undefined;
   const file = (value: string): string | undefined => value.trim() || undefined;
   const files = { caFile: file(draft.tlsCaFile), certFile: file(draft.tlsCertFile), keyFile: file(draft.tlsKeyFile) };
   if (!draft.tls && !before && !files.caFile && !files.certFile && !files.keyFile) return undefined;
-  const tls = { ...before, enabled: draft.tls, rejectUnauthorized: draft.tlsVerify, ...files };
-  for (const key of ['caFile', 'certFile', 'keyFile'] as const) if (tls[key] === undefined) delete tls[key];
+  const keyPassphrase = draft.tls ? await secretRef(draft.keyPassphrase, `${id}.key-passphrase`) : before?.keyPassphrase;
+  const tls = { ...before, enabled: draft.tls, rejectUnauthorized: draft.tlsVerify, ...files, keyPassphrase };
+  for (const key of ['caFile', 'certFile', 'keyFile', 'keyPassphrase'] as const) if (tls[key] === undefined) delete tls[key];
   return tls;
 }
 
@@ -120,21 +142,11 @@ function slug(text: string): string {
 
 async function profileFrom(draft: Draft): Promise<ConnectionProfile> {
   const id = draft.id || slug(draft.name);
-  let password: string | undefined;
-  if (draft.secretMode === 'env') password = `\${env:${draft.envName.trim()}}`;
-  if (draft.secretMode === 'secret') {
-    if (draft.secretValue) {
-      const stored = await engine.setSecret({ name: `${id}.password`, value: draft.secretValue, persist: draft.persistSecret });
-      password = stored.ref;
-    } else {
-      // Unchanged: keep the reference the profile had.
-      const before = draft.original?.kind === 'kafka' ? draft.original.sasl?.password : draft.original?.password;
-      password = before?.startsWith('${secret:') ? before : `\${secret:${id}.password}`;
-    }
-  }
+  // Only where the form shows it: a Kafka connection has a password only with SASL.
+  const password = draft.kind !== 'kafka' || draft.saslMechanism ? await secretRef(draft.password, `${id}.password`) : undefined;
   const base = { id, name: draft.name.trim() || id, environment: draft.environment };
   if (draft.kind === 'kafka') {
-    const tls = kafkaTls(draft);
+    const tls = await kafkaTls(draft, id);
     return {
       ...base,
       kind: 'kafka',
@@ -324,6 +336,18 @@ function ConnectionForm(props: {
                 Client key
                 <input value={draft.tlsKeyFile} onChange={(event) => set('tlsKeyFile', event.target.value)} placeholder="only for mutual TLS" spellCheck={false} />
               </label>
+              {draft.tlsKeyFile.trim() ? (
+                <SecretField
+                  label="Key passphrase"
+                  variableLabel="Passphrase variable"
+                  valueLabel="Passphrase"
+                  placeholder="KAFKA_KEY_PASSPHRASE"
+                  secret={draft.keyPassphrase}
+                  onChange={(keyPassphrase) => set('keyPassphrase', keyPassphrase)}
+                  persistentAvailable={props.persistentAvailable}
+                  persistReason={props.persistReason}
+                />
+              ) : null}
               <label className="inline" title="Turn off only for a test broker whose certificate no CA signed: the connection can then be intercepted.">
                 <input type="checkbox" checked={draft.tlsVerify} onChange={(event) => set('tlsVerify', event.target.checked)} /> Verify the broker&apos;s certificate
               </label>
@@ -382,32 +406,16 @@ function ConnectionForm(props: {
             User
             <input value={draft.user} onChange={(event) => set('user', event.target.value)} required />
           </label>
-          <label>
-            Password
-            <select value={draft.secretMode} onChange={(event) => set('secretMode', event.target.value as Draft['secretMode'])}>
-              <option value="none">none</option>
-              <option value="env">from an environment variable</option>
-              <option value="secret">enter it now</option>
-            </select>
-          </label>
-          {draft.secretMode === 'env' ? (
-            <label>
-              Variable name
-              <input value={draft.envName} onChange={(event) => set('envName', event.target.value)} placeholder="KAFKA_PASSWORD" pattern="[A-Za-z_][A-Za-z0-9_]*" required />
-            </label>
-          ) : null}
-          {draft.secretMode === 'secret' ? (
-            <>
-              <label>
-                Secret
-                <input type="password" autoComplete="off" value={draft.secretValue} onChange={(event) => set('secretValue', event.target.value)} />
-              </label>
-              <label className="inline" title={props.persistentAvailable ? 'Stored encrypted by the operating system' : props.persistReason}>
-                <input type="checkbox" checked={draft.persistSecret} disabled={!props.persistentAvailable} onChange={(event) => set('persistSecret', event.target.checked)} /> Remember it (OS-encrypted)
-              </label>
-              {!props.persistentAvailable ? <p className="hint">{props.persistReason ?? 'Secrets are kept for this session only.'}</p> : null}
-            </>
-          ) : null}
+          <SecretField
+            label="Password"
+            variableLabel="Variable name"
+            valueLabel="Secret"
+            placeholder="KAFKA_PASSWORD"
+            secret={draft.password}
+            onChange={(password) => set('password', password)}
+            persistentAvailable={props.persistentAvailable}
+            persistReason={props.persistReason}
+          />
         </>
       ) : null}
       <div className="actions">
@@ -429,5 +437,50 @@ function ConnectionForm(props: {
         </p>
       ) : null}
     </form>
+  );
+}
+
+/** A secret given as an environment variable or entered now (kept by the host, never in the profile). */
+function SecretField(props: {
+  label: string;
+  variableLabel: string;
+  valueLabel: string;
+  placeholder: string;
+  secret: SecretDraft;
+  onChange: (secret: SecretDraft) => void;
+  persistentAvailable: boolean;
+  persistReason: string | undefined;
+}): JSX.Element {
+  const { secret } = props;
+  const set = <K extends keyof SecretDraft>(key: K, value: SecretDraft[K]): void => props.onChange({ ...secret, [key]: value });
+  return (
+    <>
+      <label>
+        {props.label}
+        <select value={secret.mode} onChange={(event) => set('mode', event.target.value as SecretDraft['mode'])}>
+          <option value="none">none</option>
+          <option value="env">from an environment variable</option>
+          <option value="secret">enter it now</option>
+        </select>
+      </label>
+      {secret.mode === 'env' ? (
+        <label>
+          {props.variableLabel}
+          <input value={secret.envName} onChange={(event) => set('envName', event.target.value)} placeholder={props.placeholder} pattern="[A-Za-z_][A-Za-z0-9_]*" required />
+        </label>
+      ) : null}
+      {secret.mode === 'secret' ? (
+        <>
+          <label>
+            {props.valueLabel}
+            <input type="password" autoComplete="off" value={secret.value} onChange={(event) => set('value', event.target.value)} />
+          </label>
+          <label className="inline" title={props.persistentAvailable ? 'Stored encrypted by the operating system' : props.persistReason}>
+            <input type="checkbox" checked={secret.persist} disabled={!props.persistentAvailable} onChange={(event) => set('persist', event.target.checked)} /> Remember it (OS-encrypted)
+          </label>
+          {!props.persistentAvailable ? <p className="hint">{props.persistReason ?? 'Secrets are kept for this session only.'}</p> : null}
+        </>
+      ) : null}
+    </>
   );
 }
