@@ -16,14 +16,26 @@ const TLS_CODES = new Set([
   'EPROTO',
 ]);
 
+/**
+ * An error and what it wraps, outermost first, up to `depth` of them: `cause`, else the
+ * `originalError` drivers (kafkajs, mssql) use.
+ */
+export function errorChain(error: unknown, depth = 5): unknown[] {
+  const chain: unknown[] = [];
+  for (let current = error; current && chain.length < depth; ) {
+    chain.push(current);
+    const record = current as { cause?: unknown; originalError?: unknown };
+    current = record.cause ?? record.originalError;
+  }
+  return chain;
+}
+
 function codesOf(error: unknown): string[] {
   const codes: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const record = current as { code?: unknown; errno?: unknown; cause?: unknown; originalError?: unknown; type?: unknown };
+  for (const current of errorChain(error)) {
+    const record = current as { code?: unknown; type?: unknown };
     if (typeof record.code === 'string') codes.push(record.code);
     if (typeof record.type === 'string') codes.push(record.type);
-    current = record.cause ?? record.originalError;
   }
   return codes;
 }
@@ -34,7 +46,7 @@ function codesOf(error: unknown): string[] {
  * certificate:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1601:SSL alert number 42"): keep
  * the reason and the alert number.
  */
-export function readableOpenSslText(text: string): string {
+function readableOpenSslText(text: string): string {
   return text
     .replace(/[0-9A-F]{8,}:error:[0-9A-F]+:[^:]*routines:[A-Za-z0-9_]+:([^:\n]+):[^\s:]+:\d+:/g, '$1: ')
     .replace(/\s+/g, ' ')
@@ -43,15 +55,13 @@ export function readableOpenSslText(text: string): string {
 
 function messagesOf(error: unknown): string {
   const parts: string[] = [];
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
+  for (const current of errorChain(error)) {
     const message = current instanceof Error ? current.message : typeof current === 'string' ? current : undefined;
     // kafkajs wraps a socket error in one with the same text: say it once.
     if (message !== undefined) {
       const readable = readableOpenSslText(message);
       if (readable && !parts.some((part) => part.includes(readable))) parts.push(readable);
     }
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
   return parts.join(' | ');
 }

@@ -26,6 +26,7 @@ import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { EddyError } from '../../../shared/contract.js';
 import type { KafkaCaptureStatus, KafkaStart, KafkaStop } from '../../../shared/contracts/kafka.js';
 import type { NewEvent } from '../../../shared/events.js';
+import { errorChain } from '../connections/diagnose.js';
 import { LogAppender, DEFAULT_APPENDER_LIMITS, type AppenderLimits } from './appender.js';
 import { partitionKey } from './cluster-access.js';
 import { decodeRecord } from './decode.js';
@@ -155,12 +156,8 @@ interface PartitionState {
 export const CAPTURE_FETCH_DEFAULTS = { maxBytes: 16 * 1024 * 1024, maxBytesPerPartition: 4 * 1024 * 1024, maxWaitTimeInMs: 500 };
 
 function errorText(error: unknown): string {
-  let current: unknown = error;
   const parts: string[] = [];
-  for (let depth = 0; current && depth < 4; depth++) {
-    if (current instanceof Error && !parts.includes(current.message)) parts.push(current.message);
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
-  }
+  for (const current of errorChain(error, 4)) if (current instanceof Error && !parts.includes(current.message)) parts.push(current.message);
   return parts.join(': ') || String(error);
 }
 
@@ -170,13 +167,10 @@ function errorText(error: unknown): string {
  * to find group coordinator" (seen in CI: the capture stopped in the middle of a broker restart).
  */
 function brokerComingBack(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 4; depth++) {
+  return errorChain(error, 4).some((current) => {
     const { name, retriable } = current as { name?: unknown; retriable?: unknown };
-    if (retriable === true || (typeof name === 'string' && TRANSIENT_ERRORS.has(name))) return true;
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
-  }
-  return false;
+    return retriable === true || (typeof name === 'string' && TRANSIENT_ERRORS.has(name));
+  });
 }
 
 const TRANSIENT_ERRORS = new Set(['KafkaJSGroupCoordinatorNotFound', 'KafkaJSConnectionError', 'KafkaJSBrokerNotFound', 'KafkaJSRequestTimeoutError', 'KafkaJSNumberOfRetriesExceeded']);

@@ -5,7 +5,7 @@
 import { Partitioners, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { EddyError } from '../../../shared/contract.js';
 import type { KafkaConnection } from '../../../shared/contracts/kafka.js';
-import { diagnoseConnectionError } from '../connections/diagnose.js';
+import { diagnoseConnectionError, errorChain } from '../connections/diagnose.js';
 import type { SecretResolver } from '../secrets.js';
 import { kafkaClientFor, profileKey, resolveKafkaProfile, type KafkaClientProfile } from './client.js';
 import { rawClusterOf, type RawCluster } from './cluster-access.js';
@@ -40,23 +40,16 @@ const CONNECTION_ERRORS = new Set([
 ]);
 
 function isConnectionError(error: unknown): boolean {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
-    const name = (current as { name?: unknown }).name;
-    if (typeof name === 'string' && CONNECTION_ERRORS.has(name)) return true;
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^(E[A-Z]+|ERR_TLS.*|ERR_SSL.*)$/.test(code)) return true;
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
-  }
-  return false;
+  return errorChain(error).some((current) => {
+    const { name, code } = current as { name?: unknown; code?: unknown };
+    return (typeof name === 'string' && CONNECTION_ERRORS.has(name)) || (typeof code === 'string' && /^(E[A-Z]+|ERR_TLS.*|ERR_SSL.*)$/.test(code));
+  });
 }
 
 function kafkaType(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; current && depth < 5; depth++) {
+  for (const current of errorChain(error)) {
     const type = (current as { type?: unknown }).type;
     if (typeof type === 'string') return type;
-    current = (current as { cause?: unknown; originalError?: unknown }).cause ?? (current as { originalError?: unknown }).originalError;
   }
   return undefined;
 }

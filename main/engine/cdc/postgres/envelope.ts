@@ -216,7 +216,7 @@ function envelopeText(parts: EnvelopeParts, sequence: string | null, transaction
     ',"ts_ms":' +
     jsonNumber(parts.nowMs) +
     texts.transaction +
-    (parts.txn && transaction ? `${transaction.total_order},"data_collection_order":${transaction.data_collection_order}}}` : '')
+    (transaction ? `${transaction.total_order},"data_collection_order":${transaction.data_collection_order}}}` : '')
   );
 }
 
