@@ -1,4 +1,12 @@
 // The shape of one `eddy` sub-command, and a tiny flag parser shared by them.
+import { z } from 'zod';
+import { toEnvelope } from '../engine/dispatch.js';
+
+/** What a failure says on the terminal: a rejected request as one readable line (never zod's JSON). */
+export function cliErrorText(error: unknown): string {
+  if (error instanceof z.ZodError) return toEnvelope(error).message;
+  return error instanceof Error ? error.message : String(error);
+}
 export interface CliCommand {
   summary: string;
   usage: string;

@@ -1,6 +1,7 @@
 // The headless `eddy` command: the same engine as the app, without a UI. Sub-commands are added
 // by the features that own them (capture, test, run, export); each exits non-zero on failure.
 import { cliCommands } from './commands/index.js';
+import { cliErrorText } from './command.js';
 
 declare const __EDDY_VERSION__: string;
 
@@ -51,7 +52,7 @@ runCli(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    process.stderr.write(`eddy: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(`eddy: ${cliErrorText(error)}\n`);
     process.exitCode = 1;
   },
 );

@@ -148,6 +148,28 @@ describe.runIf(url)('postgres cdc', () => {
     expect(result.details).toMatchObject({ walLevel: 'logical', canReplicate: true });
     const refused = await testPostgresEndpoint(pgEndpointFromUrl('postgres://postgres@127.0.0.1:1/none'));
     expect(refused).toMatchObject({ ok: false, stage: 'connect' });
+    // A database that does not exist is named as such, at the config stage, not as a connection failure.
+    const missing = new URL(url!);
+    missing.pathname = `/eddy_missing_${randomUUID().slice(0, 8)}`;
+    const noDatabase = await testPostgresEndpoint(pgEndpointFromUrl(missing.toString()));
+    expect(noDatabase).toMatchObject({ ok: false, stage: 'config' });
+    expect(noDatabase.message).toContain(`database "${missing.pathname.slice(1)}" does not exist`);
+    expect(noDatabase.message).toContain('check the database name');
+    // A capture that cannot connect ends with the same diagnosis (never an "unexpected" error) and stores nothing.
+    const sink = new MemorySink();
+    const failed = await capture({ ...spec(newSlot('nodb'), ['t']), endpoint: pgEndpointFromUrl(missing.toString()) }, sink).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(failed).toMatchObject({ code: 'UNAVAILABLE', details: { stage: 'config' } });
+    expect((failed as Error).message).toContain('check the database name');
+    const refusedCapture = await capture({ ...spec(newSlot('refused'), ['t']), endpoint: pgEndpointFromUrl('postgres://postgres@127.0.0.1:1/none') }, sink).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(refusedCapture).toMatchObject({ code: 'UNAVAILABLE', details: { stage: 'connect' } });
+    expect((refusedCapture as Error).message).toContain('Connection refused by');
+    expect(sink.events).toHaveLength(0);
   });
 
   it('discovers tables, keys, replica identity (with warnings), slots and publications, and offers FULL', async () => {

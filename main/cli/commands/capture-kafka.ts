@@ -5,7 +5,7 @@ import { commands, type Job } from '../../../shared/contract.js';
 import type { KafkaConnection, KafkaStart } from '../../../shared/contracts/kafka.js';
 import type { Engine } from '../../engine/engine.js';
 import { openCliEngine } from '../cli-engine.js';
-import { flagString, parseArgs, type CliCommand, type ParsedArgs } from '../command.js';
+import { flagString, parseArgs, type CliCommand, type ParsedArgs, cliErrorText } from '../command.js';
 
 const SWITCHES = ['follow', 'quiet'];
 
@@ -182,7 +182,7 @@ export const kafkaCapture: CliCommand = {
       }
       return await watchJob(engine, started as Job, { name: 'eddy capture kafka', quiet, interruptMessage: 'Stopping: storing what was read…' });
     } catch (error) {
-      process.stderr.write(`eddy capture kafka: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`eddy capture kafka: ${cliErrorText(error)}\n`);
       return EXIT.failed;
     } finally {
       await engine.close();

@@ -5,7 +5,7 @@ import { commands } from '../../../shared/contract.js';
 import { captureRegistry } from '../../engine/cdc/source-state.js';
 import type { Job } from '../../../shared/contract.js';
 import { openCliEngine } from '../cli-engine.js';
-import { flagString, parseArgs, type CliCommand } from '../command.js';
+import { flagString, parseArgs, type CliCommand, cliErrorText } from '../command.js';
 
 const SWITCHES = ['snapshot', 'reset-slot', 'until-caught-up', 'no-create', 'quiet'];
 
@@ -62,7 +62,7 @@ export const capturePostgresCommand: CliCommand = {
       }
       request = checked.data;
     } catch (error) {
-      process.stderr.write(`eddy capture postgres: ${error instanceof Error ? error.message : String(error)}\n\nUsage: ${this.usage}\n`);
+      process.stderr.write(`eddy capture postgres: ${cliErrorText(error)}\n\nUsage: ${this.usage}\n`);
       return 2;
     }
 
@@ -119,7 +119,7 @@ export const capturePostgresCommand: CliCommand = {
       process.stdout.write(`${job.message ?? 'Done.'}\nStreams: ${started.streams.join(', ')} (slot ${started.slotName}, publication ${started.publicationName})\n`);
       return interrupted ? 130 : 0;
     } catch (error) {
-      process.stderr.write(`eddy capture postgres: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`eddy capture postgres: ${cliErrorText(error)}\n`);
       return 1;
     } finally {
       await engine.close();

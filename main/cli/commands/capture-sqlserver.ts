@@ -4,7 +4,7 @@
 import { commands, type Job } from '../../../shared/contract.js';
 import { captureRegistry } from '../../engine/cdc/source-state.js';
 import { openCliEngine } from '../cli-engine.js';
-import { flagString, parseArgs, type CliCommand } from '../command.js';
+import { flagString, parseArgs, type CliCommand, cliErrorText } from '../command.js';
 
 const SWITCHES = ['snapshot', 'resnapshot', 'until-caught-up', 'quiet'];
 
@@ -90,7 +90,7 @@ export const captureSqlServerCommand: CliCommand = {
     try {
       request = sqlServerCaptureRequest(args);
     } catch (error) {
-      process.stderr.write(`eddy capture sqlserver: ${error instanceof Error ? error.message : String(error)}\n\nUsage: ${this.usage}\n`);
+      process.stderr.write(`eddy capture sqlserver: ${cliErrorText(error)}\n\nUsage: ${this.usage}\n`);
       return 2;
     }
 
@@ -143,7 +143,7 @@ export const captureSqlServerCommand: CliCommand = {
       process.stdout.write(`${job.message ?? 'Done.'}\nStreams: ${started.streams.join(', ')} (capture ${started.captureId})\n`);
       return interrupted ? 130 : 0;
     } catch (error) {
-      process.stderr.write(`eddy capture sqlserver: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`eddy capture sqlserver: ${cliErrorText(error)}\n`);
       return 1;
     } finally {
       await engine.close();

@@ -4,7 +4,7 @@
 import { commands, type Job } from '../../../shared/contract.js';
 import type { Header } from '../../../shared/events.js';
 import { openCliEngine } from '../cli-engine.js';
-import { flagString, parseArgs, type CliCommand } from '../command.js';
+import { flagString, parseArgs, type CliCommand, cliErrorText } from '../command.js';
 import { checkRequest, connectionFlag, EXIT, integerFlag, parseTime, UsageError, watchJob, workspaceFlag } from './capture-kafka.js';
 
 const SWITCHES = ['text', 'values', 'strict', 'keep-partitions', 'keep-timestamps', 'quiet'];
@@ -116,7 +116,7 @@ export const produceCommand: CliCommand = {
       const started = plan.kind === 'file' ? await engine.handlers.produceKafkaFile(plan.request) : await engine.handlers.replayToKafka(plan.request);
       return await watchJob(engine, started as Job, { name: 'eddy produce', quiet, interruptMessage: 'Stopping after the batch in flight…' });
     } catch (error) {
-      process.stderr.write(`eddy produce: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`eddy produce: ${cliErrorText(error)}\n`);
       return EXIT.failed;
     } finally {
       await engine.close();

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ReplayFrom, RunStatus } from '../../../shared/contracts/pipelines.js';
-import { flagString, parseArgs, type CliCommand } from '../command.js';
+import { flagString, parseArgs, type CliCommand, cliErrorText } from '../command.js';
 import { openCliEngine } from '../cli-engine.js';
 import { pipelineManagerFor } from '../../engine/pipelines/handlers.js';
 
@@ -68,6 +68,14 @@ export const runCommand: CliCommand = {
       return 2;
     }
     const relative = path.relative(workspace, absolute).split(path.sep).join('/');
+    if (relative.startsWith('../') || path.isAbsolute(relative) || !/^pipelines\/[^/]+\.pipeline\.json$/.test(relative)) {
+      process.stderr.write(`eddy run: ${file} is not a pipeline of the workspace ${workspace}: pipelines are its files pipelines/<name>.pipeline.json.\n`);
+      return 2;
+    }
+    if (!existsSync(absolute)) {
+      process.stderr.write(`eddy run: no pipeline file ${absolute}.\n`);
+      return 2;
+    }
     const idle = flagString(parsed, 'stop-when-idle');
     const stopWhenIdleMs = idle === undefined ? undefined : Number(idle);
     if (stopWhenIdleMs !== undefined && !(stopWhenIdleMs >= 0)) {
@@ -117,7 +125,7 @@ export const runCommand: CliCommand = {
       process.stdout.write(json ? `${JSON.stringify({ summary })}\n` : `${name}: ${outcome.state}${outcome.reason ? ` (${outcome.reason})` : ''}; ${summary.records} records, ${summary.deadLetters} dead letters${summary.checkpoint !== null ? `, checkpoint ${summary.checkpoint}` : ''}\n`);
       return outcome.state === 'failed' ? 1 : 0;
     } catch (error) {
-      process.stderr.write(`eddy run: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.stderr.write(`eddy run: ${cliErrorText(error)}\n`);
       return 1;
     } finally {
       process.off('SIGINT', stop);

@@ -106,6 +106,9 @@ export function diagnoseConnectionError(error: unknown, target: string): { stage
   if ([...codes].some((code) => TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) || /certificate|SSL|TLS/i.test(text)) {
     return { stage: 'tls', message: `The TLS handshake with ${target} failed: ${text}. ${tlsAdvice(codes, text)}` };
   }
+  if (has('3D000')) {
+    return { stage: 'config', message: `${target} is reachable, but ${text}: check the database name in the connection.` };
+  }
   if (has('SASL_AUTHENTICATION_FAILED', 'ELOGIN', '28P01', '28000') || /authentication|password|SASL|login failed/i.test(text)) {
     return { stage: 'auth', message: `${target} refused the credentials: ${text}. Check the user name and the secret the password reference points to.` };
   }

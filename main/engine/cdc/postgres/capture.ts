@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { EddyError } from '../../../../shared/contract.js';
 import type { NewEvent } from '../../../../shared/events.js';
-import { connectPg, quoteIdent, redactUrl, serverFacts, splitTableName, type PgEndpoint } from './client.js';
+import { connectFailure, connectPg, quoteIdent, redactUrl, serverFacts, splitTableName, type PgEndpoint } from './client.js';
 import { readCaptureState, writeCaptureState, type CaptureStateFile } from './capture-state.js';
 import { listTables, readSlot, type SlotState } from './discover.js';
 import { changeEvents, keyIndexes, markSnapshotLast, shapeFromRelation, snapshotEvent, streamName, transactionContext, truncateEvent, type SourceInfo, type TableShape, type TransactionContext } from './envelope.js';
@@ -281,7 +281,9 @@ class PostgresCapture {
   async run(): Promise<CaptureResult> {
     const { spec } = this;
     this.report({ state: 'starting', message: `Connecting to ${this.serverLabel}` });
-    const meta = await this.connectMeta();
+    const meta = await this.connectMeta().catch((error: unknown) => {
+      throw connectFailure(error, spec.endpoint);
+    });
     const facts = await serverFacts(meta);
     if (facts.walLevel !== 'logical') {
       throw new EddyError('CONFLICT', `wal_level is "${facts.walLevel}" on ${this.serverLabel}: logical decoding needs wal_level = logical (ALTER SYSTEM SET wal_level = 'logical', then restart PostgreSQL).`);

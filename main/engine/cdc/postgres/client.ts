@@ -144,6 +144,12 @@ export function captureWarnings(facts: ServerFacts): string[] {
   return warnings;
 }
 
+/** A failed connection attempt as the error to show: the diagnosis (what failed, in plain words), credentials redacted. */
+export function connectFailure(error: unknown, endpoint: PgEndpoint): EddyError {
+  const { stage, message } = diagnoseConnectionError(error, endpoint.label);
+  return new EddyError('UNAVAILABLE', redactUrl(message), { stage });
+}
+
 /** "Test connection": connects, then reports the server version, wal_level and replication rights. */
 export async function testPostgresEndpoint(endpoint: PgEndpoint): Promise<ConnectionTestResult> {
   const started = Date.now();

@@ -11,7 +11,7 @@ import { toEnvelope } from '../../dispatch.js';
 import { captureRegistry } from '../source-state.js';
 import { stateFilePath } from './capture-state.js';
 import { defaultSlotName, GapDetectedError, runPostgresCapture, type CaptureUpdate } from './capture.js';
-import { connectPg, pgEndpointFromProfile, pgEndpointFromUrl, quoteIdent, redactUrl, splitTableName, testPostgresEndpoint, type PgEndpoint } from './client.js';
+import { connectFailure, connectPg, pgEndpointFromProfile, pgEndpointFromUrl, quoteIdent, redactUrl, splitTableName, testPostgresEndpoint, type PgEndpoint } from './client.js';
 import { discoverPostgres, setReplicaIdentity } from './discover.js';
 import { streamName } from './envelope.js';
 
@@ -30,7 +30,7 @@ async function withClient<T>(endpoint: PgEndpoint, work: (client: pg.Client) => 
   try {
     client = await connectPg(endpoint, { applicationName: 'eddy-discover' });
   } catch (error) {
-    throw new EddyError('UNAVAILABLE', `Could not connect to ${endpoint.label}: ${redactUrl(error instanceof Error ? error.message : String(error))}`);
+    throw connectFailure(error, endpoint);
   }
   try {
     return await work(client);
