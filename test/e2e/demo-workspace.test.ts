@@ -59,6 +59,20 @@ describe.runIf(enabled)('demo workspace in the browser', () => {
     await rows.nth(20).waitFor();
     expect(await rows.count()).toBe(21);
     await expect(page.getByTestId('view-count').innerText()).resolves.toBe('21 events');
+    // Every header sits over its cells, whatever the length of the values (a long JSON value must
+    // not widen its column and push the ones after it out of reach).
+    const boxes = async (selector: string): Promise<{ x: number; width: number }[]> =>
+      page.locator(selector).evaluateAll((cells) => cells.map((cell) => ({ x: cell.getBoundingClientRect().x, width: cell.getBoundingClientRect().width })));
+    const headers = await boxes('.grid:has([data-testid="event-grid"]) .grid-header [role="columnheader"]');
+    const cells = await boxes('[data-testid="event-grid"] .grid-row[aria-rowindex="2"] [role="gridcell"]');
+    expect(headers.length).toBeGreaterThanOrEqual(6);
+    expect(cells.length).toBe(headers.length);
+    for (const [i, header] of headers.entries()) {
+      expect(Math.abs(header.x - cells[i]!.x), `column ${i} starts where its header does`).toBeLessThanOrEqual(1);
+      expect(Math.abs(header.width - cells[i]!.width), `column ${i} is as wide as its header`).toBeLessThanOrEqual(1);
+    }
+    const gridRight = await page.getByTestId('event-grid').evaluate((grid) => grid.getBoundingClientRect().left + grid.scrollWidth);
+    expect(headers[headers.length - 1]!.x + headers[headers.length - 1]!.width).toBeLessThanOrEqual(gridRight + 1);
     // The one update in the customers sample: Chloé Martin moves to Lyon.
     await page.locator('[data-testid="event-grid"] .grid-row', { has: page.locator('.op-u') }).click();
     const changed = page.locator('table.change tr.changed');

@@ -8,10 +8,11 @@ import { eventLink } from './event-link';
 import { formatTime } from './format';
 import { HEX_LIMIT, hexDump } from './hex';
 import { JsonTree, type FieldActions } from './json-tree';
+import { changeSummary, connectorOf } from './change-summary';
 
 type DetailTab = 'changes' | 'tree' | 'raw' | 'hex' | 'headers';
 
-type ChangeValue = { before?: Record<string, unknown> | null; after?: Record<string, unknown> | null } | null;
+type ChangeValue = { before?: Record<string, unknown> | null; after?: Record<string, unknown> | null; source?: unknown } | null;
 
 export function isChangeEvent(event: StoredEvent): boolean {
   const value = event.value as ChangeValue;
@@ -91,7 +92,7 @@ export function EventDetail({ event, actions, onClose }: { event: StoredEvent; a
         ))}
       </div>
       <div className="detail-body" role="tabpanel">
-        {current === 'changes' && value ? <ChangeTable before={value.before ?? null} after={value.after ?? null} /> : null}
+        {current === 'changes' && value ? <ChangeTable before={value.before ?? null} after={value.after ?? null} op={event.op} connector={connectorOf(value)} eventKey={event.key} /> : null}
         {current === 'tree' ? (
           <>
             {event.key !== null && typeof event.key === 'object' ? <JsonTree value={event.key} root="key" actions={actions} /> : null}
@@ -142,14 +143,25 @@ function cell(value: unknown): string {
 }
 
 /** Before and after of a change event, field by field; changed fields are highlighted. */
-export function ChangeTable({ before, after }: { before: Record<string, unknown> | null; after: Record<string, unknown> | null }): JSX.Element {
+export function ChangeTable({
+  before,
+  after,
+  op,
+  connector,
+  eventKey,
+}: {
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  op?: string | null | undefined;
+  connector?: string | undefined;
+  eventKey?: unknown;
+}): JSX.Element {
   const fields = [...new Set([...Object.keys(before ?? {}), ...Object.keys(after ?? {})])];
-  const changedCount = before && after ? fields.filter((field) => JSON.stringify(before[field]) !== JSON.stringify(after[field])).length : 0;
+  const summary = changeSummary({ before, after, op, connector, eventKey });
+  const keyFields = eventKey !== null && typeof eventKey === 'object' ? Object.keys(eventKey as object) : [];
   return (
     <>
-      <p className="dim change-summary">
-        {before === null ? 'Inserted row (no before image).' : after === null ? 'Deleted row (no after image).' : `${changedCount} of ${fields.length} fields changed.`}
-      </p>
+      <p className="dim change-summary">{summary.text}</p>
       <table className="change" aria-label="Before and after">
         <thead>
           <tr>
@@ -161,10 +173,11 @@ export function ChangeTable({ before, after }: { before: Record<string, unknown>
         <tbody>
           {fields.map((field) => {
             const changed = before !== null && after !== null && JSON.stringify(before[field]) !== JSON.stringify(after[field]);
+            const uncaptured = summary.keyOnlyBefore && !keyFields.includes(field);
             return (
               <tr key={field} className={changed ? 'changed' : undefined}>
                 <td>{field}</td>
-                <td className="mono">{before ? cell(before[field]) : ''}</td>
+                <td className="mono">{uncaptured ? <span className="dim" title="Not captured: the source sent only the key">not captured</span> : before ? cell(before[field]) : ''}</td>
                 <td className="mono">{after ? cell(after[field]) : ''}</td>
               </tr>
             );

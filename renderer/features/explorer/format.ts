@@ -29,6 +29,22 @@ export function preview(value: JsonValue | null | undefined, max = 160): string 
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/**
+ * A key as the grid shows it: a flat object of scalars (what CDC keys are) reads `CustomerID=1003`
+ * or `OrderID=7 · Line=2`, so rows with different keys never look alike where `{"CustomerID":100…`
+ * would be cut off; anything else is the usual preview.
+ */
+export function keyPreview(key: JsonValue | null | undefined, max = 60): string {
+  if (key !== null && typeof key === 'object' && !Array.isArray(key)) {
+    const entries = Object.entries(key);
+    if (entries.length > 0 && entries.length <= 4 && entries.every(([, value]) => value === null || typeof value !== 'object')) {
+      const text = entries.map(([name, value]) => `${name}=${typeof value === 'string' ? value : JSON.stringify(value)}`).join(' · ');
+      return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+    }
+  }
+  return preview(key, max);
+}
+
 export function streamLabel(stream: string): { kind: string; name: string } {
   const colon = stream.indexOf(':');
   return colon < 0 ? { kind: 'log', name: stream } : { kind: stream.slice(0, colon), name: stream.slice(colon + 1) };

@@ -9,6 +9,8 @@ import { eventLink, parseEventLink } from '../../../renderer/features/explorer/e
 import { hexDump } from '../../../renderer/features/explorer/hex.js';
 import { defaultUiState, loadUiState } from '../../../renderer/app/ui-layout.js';
 import { isDeadLetterStream } from '../../../renderer/features/explorer/dead-letters.js';
+import { keyPreview } from '../../../renderer/features/explorer/format.js';
+import { changeSummary, connectorOf } from '../../../renderer/features/explorer/change-summary.js';
 
 describe('field paths', () => {
   it('parses, prints and evaluates value and key paths', () => {
@@ -134,5 +136,40 @@ describe('saved layout', () => {
   it('starts fresh from damaged or missing state', () => {
     expect(loadUiState(storage('{not json'))).toEqual(defaultUiState);
     expect(loadUiState(undefined)).toEqual(defaultUiState);
+  });
+});
+
+describe('key previews in the grid', () => {
+  it('shows a flat key object as name=value pairs, anything else as its JSON preview', () => {
+    expect(keyPreview({ CustomerID: 1003 })).toBe('CustomerID=1003');
+    expect(keyPreview({ OrderID: 7, Line: 2, Code: 'x', Gone: null })).toBe('OrderID=7 · Line=2 · Code=x · Gone=null');
+    expect(keyPreview({ nested: { a: 1 } })).toBe('{"nested":{"a":1}}');
+    expect(keyPreview('plain')).toBe('plain');
+    expect(keyPreview(null)).toBe('');
+    expect(keyPreview({ id: 'y'.repeat(100) }, 20)).toBe(`id=${'y'.repeat(16)}…`);
+  });
+});
+
+describe('change event summaries', () => {
+  const pg = 'postgresql';
+  it('names an update without a before image as an update, with the replica identity advice for PostgreSQL', () => {
+    const summary = changeSummary({ before: null, after: { id: 1, name: 'b' }, op: 'u', connector: pg, eventKey: { id: 1 } });
+    expect(summary.text).toMatch(/^Updated row: the source sent no before image/);
+    expect(summary.text).toContain('REPLICA IDENTITY FULL');
+    expect(changeSummary({ before: null, after: { id: 1 }, op: 'u', connector: 'sqlserver' }).text).not.toContain('REPLICA IDENTITY');
+    expect(changeSummary({ before: null, after: { id: 1 }, op: 'c' }).text).toBe('Inserted row (no before image).');
+    expect(changeSummary({ before: null, after: { id: 1 }, op: 'r' }).text).toBe('Row read by the snapshot (no before image).');
+  });
+
+  it('marks a PostgreSQL delete that carried only its key, and nothing else', () => {
+    const keyOnly = changeSummary({ before: { id: 4, name: null, city: null }, after: null, op: 'd', connector: pg, eventKey: { id: 4 } });
+    expect(keyOnly.keyOnlyBefore).toBe(true);
+    expect(keyOnly.text).toContain('only its key was sent');
+    const full = changeSummary({ before: { id: 4, name: 'x', city: null }, after: null, op: 'd', connector: pg, eventKey: { id: 4 } });
+    expect(full).toEqual({ text: 'Deleted row (no after image).', keyOnlyBefore: false });
+    expect(changeSummary({ before: { id: 4, name: null }, after: null, op: 'd', connector: 'sqlserver', eventKey: { id: 4 } }).keyOnlyBefore).toBe(false);
+    expect(changeSummary({ before: { id: 1, a: 1 }, after: { id: 1, a: 2 }, op: 'u' }).text).toBe('1 of 2 fields changed.');
+    expect(connectorOf({ source: { connector: 'postgresql' } })).toBe('postgresql');
+    expect(connectorOf({ source: null })).toBeUndefined();
   });
 });
