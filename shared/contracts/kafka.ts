@@ -246,6 +246,8 @@ export const KafkaProduceRequestSchema = z
     value: z.string().max(16 * 1024 * 1024).nullable(),
     format: z.enum(['json', 'text']).default('json'),
     headers: z.array(HeaderSchema).max(1000).default([]),
+    /** Create the topic when it does not exist (the broker's default partitions and replication); otherwise a missing topic is an error, never auto-created. */
+    createTopic: z.boolean().default(false),
   })
   .strict();
 
@@ -268,6 +270,8 @@ export const KafkaReplayRequestSchema = z
     keepPartitions: z.boolean().default(false),
     /** Send the original record timestamps (beware topic retention with old timestamps). */
     keepTimestamps: z.boolean().default(false),
+    /** Create the topic when it does not exist (the broker's default partitions and replication); otherwise a missing topic is an error, never auto-created. */
+    createTopic: z.boolean().default(false),
   })
   .strict();
 
@@ -284,6 +288,8 @@ export const KafkaProduceFileRequestSchema = z
     lines: z.enum(['records', 'values']).default('records'),
     /** Skip bad lines (reported with their numbers) or stop at the first one. */
     onBadLine: z.enum(['skip', 'fail']).default('skip'),
+    /** Create the topic when it does not exist (the broker's default partitions and replication); otherwise a missing topic is an error, never auto-created. */
+    createTopic: z.boolean().default(false),
   })
   .strict()
   .refine((request) => (request.path === undefined) !== (request.text === undefined), 'give exactly one of path and text');

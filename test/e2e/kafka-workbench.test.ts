@@ -53,7 +53,7 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await browser?.close();
     await app?.stop();
     rmSync(workspace, { recursive: true, force: true });
-    await deleteTopics(kafka, [topic, target]);
+    await deleteTopics(kafka, [topic, target, `${topic}-new`]);
   });
 
   it('connects with quick brokers and shows a topic with its partitions and configs', async () => {
@@ -74,6 +74,45 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await page.getByRole('button', { name: 'Test connection' }).click();
     await page.locator('.kafka-test').waitFor();
     await screenshot(page, 'kafka-topics');
+  });
+
+  it('creates a topic with partitions, cleanup policy and retention, and shows it', async () => {
+    await page.getByRole('button', { name: 'New topic' }).click();
+    const form = page.getByRole('form', { name: 'New topic' });
+    await form.getByLabel('Topic name').fill('bad name!');
+    await form.getByText(/Letters, digits/).waitFor();
+    expect(await form.getByRole('button', { name: 'Create topic' }).isDisabled()).toBe(true);
+    // One broker here: a replication factor above it is refused before asking the cluster.
+    await form.getByLabel('Topic name').fill(`${topic}-new`);
+    await form.getByLabel('Replication factor').fill('2');
+    await form.getByText(/between 1 and 1/).waitFor();
+    await form.getByLabel('Replication factor').fill('1');
+    await form.getByLabel('Partitions').fill('2');
+    await form.getByLabel('Cleanup policy').selectOption('compact,delete');
+    await form.getByLabel('Retention hours').fill('12');
+    await screenshot(page, 'kafka-new-topic');
+    await form.getByRole('button', { name: 'Create topic' }).click();
+    const detail = page.getByTestId('kafka-topic-detail');
+    await detail.getByRole('heading', { name: `${topic}-new` }).waitFor();
+    await expect(detail.locator('tbody tr').count()).resolves.toBeGreaterThanOrEqual(2);
+    const configs = await page.getByTestId('kafka-configs').innerText();
+    expect(configs).toMatch(/retention\.ms\s+43200000/);
+    expect(configs).toMatch(/cleanup\.policy\s+compact,delete/);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const [described] = (await admin.fetchTopicMetadata({ topics: [`${topic}-new`] })).topics;
+      expect(described?.partitions).toHaveLength(2);
+    } finally {
+      await admin.disconnect();
+    }
+    // Creating it again says so.
+    await page.getByRole('button', { name: 'New topic' }).click();
+    await form.getByLabel('Topic name').fill(`${topic}-new`);
+    await form.getByRole('button', { name: 'Create topic' }).click();
+    await form.getByRole('alert').filter({ hasText: 'already exists' }).waitFor();
+    await form.getByRole('button', { name: 'Cancel' }).click();
+    await page.locator(`[data-topic="${topic}"]`).click();
   });
 
   it('captures from an offset into the event log, with progress, and the stream shows in the Explorer', async () => {
@@ -123,6 +162,12 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     expect(await page.getByTestId('kafka-json-problem').innerText()).toMatch(/Line 1, column/);
     expect(await form.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
     await form.getByLabel('Value', { exact: true }).fill('{"total": 12.5}');
+    // A topic the cluster does not have is named, and nothing is sent until "create it" is ticked.
+    await form.getByLabel('Topic', { exact: true }).fill(`${target}-typo`);
+    await expect(form.getByTestId('kafka-new-topic').innerText()).resolves.toContain(`No topic “${target}-typo” on this cluster`);
+    expect(await form.getByRole('button', { name: 'Send' }).isDisabled()).toBe(true);
+    await form.getByLabel('Topic', { exact: true }).fill(target);
+    expect(await form.getByTestId('kafka-new-topic').count()).toBe(0);
     await form.getByRole('button', { name: 'Send' }).click();
     await form.getByText(/Sent to .* at offset \d+/).waitFor();
 

@@ -59,7 +59,7 @@ describe.runIf(brokers)('the README promotion path with the demo workspace', () 
     // Kafka Connect's part, played by `eddy produce`: the captured changes into the Debezium topics.
     const streams: Record<string, string> = { orders: 'sqlserver:shop.dbo.Orders', 'customers-cdc': 'sqlserver:shop.dbo.Customers' };
     for (const { source, topic } of manifest.inputTopics) {
-      expect(eddy(['produce', '--brokers', (brokers ?? []).join(','), '--workspace', workspace, '--stream', streams[source]!, '--topic', topic, '--keep-timestamps'], workspace)).toMatch(/Replayed \d+ event/);
+      expect(eddy(['produce', '--brokers', (brokers ?? []).join(','), '--workspace', workspace, '--stream', streams[source]!, '--topic', topic, '--keep-timestamps', '--create-topic'], workspace)).toMatch(/Replayed \d+ event/);
     }
 
     // The app's run of the same pipeline over the same captured changes.

@@ -49,6 +49,33 @@ describe.runIf(brokers)('kafka produce, replay and bulk produce', () => {
     expect(read[0]!.headers.trace?.toString()).toBe('t-1');
   });
 
+  it('never creates a topic by producing to it unless asked to (the broker auto-creates topics)', async () => {
+    const typo = uniqueTopic('typo');
+    topics.push(typo);
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const refusal = { code: 'NOT_FOUND', message: expect.stringContaining(`No topic named "${typo}"`) };
+      await expect(engine.call('produceKafkaMessage', { connection, topic: typo, key: 'k', value: '{"a":1}' })).rejects.toMatchObject(refusal);
+      await expect(engine.call('produceKafkaFile', { connection, topic: typo, text: '{"key":"a","value":1}' })).rejects.toMatchObject(refusal);
+      const source = uniqueTopic('typo-src');
+      topics.push(source);
+      await createTopic(kafka, source, 1);
+      await produceAll(kafka, source, [{ key: 'x', value: '{"n":1}' }]);
+      await engine.waitJob((await engine.call('startKafkaCapture', { connection, topics: [{ topic: source }] })).id);
+      await expect(engine.call('replayToKafka', { connection, stream: `kafka:${source}`, topic: typo })).rejects.toMatchObject(refusal);
+      expect(await admin.listTopics()).not.toContain(typo);
+      // Asked to, it creates the topic with the broker's defaults and sends.
+      const sent = await engine.call('produceKafkaMessage', { connection, topic: typo, key: 'k', value: '{"a":1}', createTopic: true });
+      expect(sent).toMatchObject({ topic: typo, offset: 0 });
+      expect(await admin.listTopics()).toContain(typo);
+      const read = await consumeAll(kafka, typo, { expected: 1 });
+      expect(read.map((message) => message.value?.toString())).toEqual(['{"a":1}']);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('replays captured events to a new topic with the same keys, values and headers', async () => {
     const source = uniqueTopic('replay-src');
     const target = uniqueTopic('replay-dst');

@@ -7,7 +7,7 @@ import { openCliEngine } from '../cli-engine.js';
 import { flagString, parseArgs, type CliCommand, cliErrorText } from '../command.js';
 import { checkRequest, connectionFlag, EXIT, integerFlag, parseTime, UsageError, watchJob, workspaceFlag } from './capture-kafka.js';
 
-const SWITCHES = ['text', 'values', 'strict', 'keep-partitions', 'keep-timestamps', 'quiet'];
+const SWITCHES = ['text', 'values', 'strict', 'keep-partitions', 'keep-timestamps', 'quiet', 'create-topic'];
 
 /** All values of a repeatable flag (`--header a=1 --header b=2`). */
 function repeated(args: string[], name: string): string[] {
@@ -26,13 +26,15 @@ export const produceCommand: CliCommand = {
     '    --value JSON [--key KEY] [--header name=value ...] [--partition N] [--text]',
     '    --file PATH.jsonl [--values] [--strict]',
     '    --stream STREAM [--positions P1,P2,...] [--from ISO] [--to ISO] [--max N] [--keep-partitions] [--keep-timestamps]',
-    '  [--workspace DIR] [--quiet]',
+    '  [--create-topic] [--workspace DIR] [--quiet]',
     '',
     '  --value          the value, validated as JSON (--text: sent as is); "null" with --text sends "null",',
     '                   --value omitted with --key alone sends a tombstone',
     '  --file           JSONL records {"key", "value", "headers", "partition", "timestamp"} (kcat -J lines',
     '                   work too); --values: each line is the value; --strict: stop at the first bad line',
     '  --stream         replay events of a log stream (needs --workspace); --from/--to bound event time',
+    '  --create-topic   create the topic if it does not exist (broker defaults); without it a missing',
+    '                   topic is an error, so a mistyped name never creates one',
     '  Exit codes: 0 done, 1 failed, 2 usage, 130 interrupted.',
   ].join('\n'),
   async run(args) {
@@ -57,7 +59,7 @@ export const produceCommand: CliCommand = {
       if (file !== undefined) {
         plan = {
           kind: 'file',
-          request: checkRequest(commands.produceKafkaFile.request, { connection, topic, path: file, lines: parsed.flags.has('values') ? 'values' : 'records', onBadLine: parsed.flags.has('strict') ? 'fail' : 'skip' }),
+          request: checkRequest(commands.produceKafkaFile.request, { connection, topic, path: file, lines: parsed.flags.has('values') ? 'values' : 'records', onBadLine: parsed.flags.has('strict') ? 'fail' : 'skip', createTopic: parsed.flags.has('create-topic') }),
         };
         workspace = flagString(parsed, 'workspace') ?? process.env.EDDY_WORKSPACE;
       } else if (stream !== undefined) {
@@ -76,6 +78,7 @@ export const produceCommand: CliCommand = {
             ...(max !== undefined ? { maxEvents: max } : {}),
             keepPartitions: parsed.flags.has('keep-partitions'),
             keepTimestamps: parsed.flags.has('keep-timestamps'),
+            createTopic: parsed.flags.has('create-topic'),
           }),
         };
         workspace = workspaceFlag(parsed);
@@ -95,6 +98,7 @@ export const produceCommand: CliCommand = {
             value: value ?? null,
             format: parsed.flags.has('text') ? 'text' : 'json',
             headers,
+            createTopic: parsed.flags.has('create-topic'),
             ...(partition !== undefined ? { partition } : {}),
           }),
         };

@@ -136,7 +136,7 @@ export class KafkaClientCache {
       },
       producer() {
         if (!producer) {
-          const created = kafka.producer({ idempotent: true, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+          const created = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
           producer = created.connect().then(() => created);
           producer.catch(() => (producer = undefined));
         }

@@ -14,11 +14,22 @@ import { NOTE_OVER_LIMIT } from './decode.js';
 import { describeGroup, describeTopic, listGroups, listTopics } from './explore.js';
 import { LagSamplers } from './lag-sampler.js';
 import { produceFile, produceOne, replayToTopic } from './produce.js';
-import { Partitioners } from 'kafkajs';
+import { Partitioners, type Admin } from 'kafkajs';
 
 /** The event log's default limit (main/engine/log); records above it are stored as metadata. */
 export const LOG_MAX_EVENT_BYTES = 16 * 1024 * 1024;
 const KEEP_CAPTURE_STATUS = 50;
+
+/**
+ * Producing never creates a topic (a mistyped name would otherwise make one on brokers with
+ * auto.create.topics.enable): the topic must exist, or the user creates it on purpose.
+ */
+async function requireTopic(admin: Admin, topic: string, target: string, create = false): Promise<void> {
+  if ((await admin.listTopics()).includes(topic)) return;
+  if (!create) throw new EddyError('NOT_FOUND', `No topic named "${topic}" on ${target}. Check the name, or create the topic first (Topics → New topic).`);
+  // -1: the broker's num.partitions and default.replication.factor.
+  await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: -1, replicationFactor: -1 }] });
+}
 
 function captureMessage(status: KafkaCaptureStatus, expected: number | null): string {
   const count = `${status.captured.toLocaleString('en')}${expected !== null ? ` / ${expected.toLocaleString('en')}` : ''} events`;
@@ -100,7 +111,7 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
     describeKafkaTopic: ({ connection, topic }) =>
       clients.use(connection, `Describing topic "${topic}"`, async (handle) => {
         const admin = await handle.admin();
-        if (!(await admin.listTopics()).includes(topic)) throw new EddyError('NOT_FOUND', `No topic named "${topic}" on ${handle.target}.`);
+        await requireTopic(admin, topic, handle.target);
         return describeTopic(admin, topic);
       }),
 
@@ -173,17 +184,24 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
       return status;
     },
 
-    produceKafkaMessage: (request) => clients.use(request.connection, `Producing to "${request.topic}"`, async (handle) => produceOne(await handle.producer(), request)),
+    produceKafkaMessage: (request) =>
+      clients.use(request.connection, `Producing to "${request.topic}"`, async (handle) => {
+        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
+        return produceOne(await handle.producer(), request);
+      }),
 
     replayToKafka: async (request) => {
       const stats = (await context.log.streams()).find((entry) => entry.stream === request.stream);
       if (!stats) throw new EddyError('NOT_FOUND', `The event log has no stream "${request.stream}".`);
-      const { kafka, target } = await clients.use(request.connection, 'Preparing the replay', async (handle) => ({ kafka: handle.kafka, target: handle.target }));
+      const { kafka, target } = await clients.use(request.connection, 'Preparing the replay', async (handle) => {
+        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
+        return { kafka: handle.kafka, target: handle.target };
+      });
       const title = `Replay ${request.stream} → ${request.topic}`;
       return context.jobs.start(
         { kind: 'kafka-replay', title, unit: 'events', total: request.positions?.length ?? stats.count },
         jobWork(target, title, async (handle) => {
-          const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+          const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
           const admin = kafka.admin();
           await Promise.all([producer.connect(), admin.connect()]);
           try {
@@ -196,12 +214,15 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
     },
 
     produceKafkaFile: async (request) => {
-      const { kafka, target } = await clients.use(request.connection, 'Preparing the bulk produce', async (handle) => ({ kafka: handle.kafka, target: handle.target }));
+      const { kafka, target } = await clients.use(request.connection, 'Preparing the bulk produce', async (handle) => {
+        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
+        return { kafka: handle.kafka, target: handle.target };
+      });
       const title = `Produce ${request.path ?? 'pasted JSONL'} → ${request.topic}`;
       return context.jobs.start(
         { kind: 'kafka-produce-file', title, unit: 'messages' },
         jobWork(target, title, async (handle) => {
-          const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, createPartitioner: Partitioners.DefaultPartitioner });
+          const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
           await producer.connect();
           try {
             return await produceFile({ producer, topic: request.topic, path: request.path, text: request.text, baseDir: context.workspace.root, lines: request.lines, onBadLine: request.onBadLine }, handle);

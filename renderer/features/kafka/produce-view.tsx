@@ -2,7 +2,7 @@
 // form kept after sending), a replay of an event-log stream to a topic (keys, headers and original
 // bytes preserved) and bulk produce from pasted JSONL or a file in the workspace. On a production
 // connection each send asks for the topic name to be typed first.
-import { useState, type JSX } from 'react';
+import { useMemo, useState, type JSX } from 'react';
 import type { Header } from '../../../shared/events';
 import type { KafkaConnection } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
@@ -20,6 +20,7 @@ function Confirm({ topic, value, onChange }: { topic: string; value: string; onC
 
 export function ProduceView({ connection, initialTopic, confirmTopic }: { connection: KafkaConnection; initialTopic: string | undefined; confirmTopic: boolean }): JSX.Element {
   const topics = useEngineLoad(() => engine.listKafkaTopics({ connection }), connectionKey(connection));
+  const known = useMemo(() => (topics.data ? new Set(topics.data.topics.map((topic) => topic.name)) : undefined), [topics.data]);
   return (
     <div className="kafka-produce">
       <datalist id="kafka-topic-names">
@@ -27,14 +28,36 @@ export function ProduceView({ connection, initialTopic, confirmTopic }: { connec
           <option key={topic.name} value={topic.name} />
         ))}
       </datalist>
-      <OneMessage connection={connection} initialTopic={initialTopic ?? ''} confirmTopic={confirmTopic} />
-      <Replay connection={connection} confirmTopic={confirmTopic} />
-      <BulkJsonl connection={connection} confirmTopic={confirmTopic} />
+      <OneMessage connection={connection} initialTopic={initialTopic ?? ''} confirmTopic={confirmTopic} known={known} onCreated={topics.reload} />
+      <Replay connection={connection} confirmTopic={confirmTopic} known={known} onCreated={topics.reload} />
+      <BulkJsonl connection={connection} confirmTopic={confirmTopic} known={known} onCreated={topics.reload} />
     </div>
   );
 }
 
-function OneMessage({ connection, initialTopic, confirmTopic }: { connection: KafkaConnection; initialTopic: string; confirmTopic: boolean }): JSX.Element {
+interface TopicChoice {
+  /** The cluster's topics once listed (a name outside them is a new topic). */
+  known: Set<string> | undefined;
+  onCreated: () => void;
+}
+
+/**
+ * A topic the cluster does not have is named as such, and only sent to once the user ticks
+ * "create it": a mistyped name never makes a topic (the engine refuses it otherwise).
+ */
+function useNewTopic(topic: string, known: Set<string> | undefined): { missing: boolean; create: boolean; element: JSX.Element | null } {
+  const [create, setCreate] = useState(false);
+  const name = topic.trim();
+  const missing = known !== undefined && name !== '' && !known.has(name);
+  const element = missing ? (
+    <label className="kafka-check kafka-new-topic" data-testid="kafka-new-topic">
+      <input type="checkbox" checked={create} onChange={(event) => setCreate(event.target.checked)} /> No topic “{name}” on this cluster: create it (broker defaults)
+    </label>
+  ) : null;
+  return { missing, create: missing && create, element };
+}
+
+function OneMessage({ connection, initialTopic, confirmTopic, known, onCreated }: { connection: KafkaConnection; initialTopic: string; confirmTopic: boolean } & TopicChoice): JSX.Element {
   const [topic, setTopic] = useState(initialTopic);
   const [partition, setPartition] = useState('');
   const [key, setKey] = useState('');
@@ -48,7 +71,8 @@ function OneMessage({ connection, initialTopic, confirmTopic }: { connection: Ka
   const [result, setResult] = useState<Result | undefined>();
   const problem = !tombstone && format === 'json' ? jsonProblem(value) : undefined;
   const partitionValid = partition.trim() === '' || /^\d+$/.test(partition.trim());
-  const ready = topic.trim() !== '' && !problem && partitionValid && (!confirmTopic || confirm === topic) && !busy;
+  const newTopic = useNewTopic(topic, known);
+  const ready = topic.trim() !== '' && !problem && partitionValid && (!newTopic.missing || newTopic.create) && (!confirmTopic || confirm === topic) && !busy;
 
   const send = async (): Promise<void> => {
     setBusy(true);
@@ -62,7 +86,9 @@ function OneMessage({ connection, initialTopic, confirmTopic }: { connection: Ka
         value: tombstone ? null : value,
         format,
         headers: headers.filter((header) => header.key.trim() !== ''),
+        createTopic: newTopic.create,
       });
+      if (newTopic.create) onCreated();
       setResult({ ok: true, text: `Sent to ${sent.topic} partition ${sent.partition} at offset ${sent.offset}.` });
       setConfirm('');
     } catch (failure) {
@@ -99,6 +125,7 @@ function OneMessage({ connection, initialTopic, confirmTopic }: { connection: Ka
           <input type="checkbox" checked={nullKey} onChange={(event) => setNullKey(event.target.checked)} /> null key
         </label>
       </div>
+      {newTopic.element}
       <div className="kafka-headers">
         {headers.map((header, index) => (
           <div className="kafka-row" key={index}>
@@ -145,7 +172,7 @@ function OneMessage({ connection, initialTopic, confirmTopic }: { connection: Ka
   );
 }
 
-function Replay({ connection, confirmTopic }: { connection: KafkaConnection; confirmTopic: boolean }): JSX.Element {
+function Replay({ connection, confirmTopic, known, onCreated }: { connection: KafkaConnection; confirmTopic: boolean } & TopicChoice): JSX.Element {
   const streams = useEngineLoad(() => engine.listStreams({}), 'streams');
   const [stream, setStream] = useState('');
   const [topic, setTopic] = useState('');
@@ -158,7 +185,8 @@ function Replay({ connection, confirmTopic }: { connection: KafkaConnection; con
   const [result, setResult] = useState<Result | undefined>();
   const chosen = streams.data?.find((entry) => entry.stream === stream);
   const maxValid = maxEvents.trim() === '' || /^[1-9]\d*$/.test(maxEvents.trim());
-  const ready = stream !== '' && topic.trim() !== '' && maxValid && (!confirmTopic || confirm === topic);
+  const newTopic = useNewTopic(topic, known);
+  const ready = stream !== '' && topic.trim() !== '' && maxValid && (!newTopic.missing || newTopic.create) && (!confirmTopic || confirm === topic);
 
   const start = async (): Promise<void> => {
     setResult(undefined);
@@ -172,7 +200,9 @@ function Replay({ connection, confirmTopic }: { connection: KafkaConnection; con
         ...(maxEvents.trim() ? { maxEvents: Number(maxEvents) } : {}),
         keepPartitions,
         keepTimestamps,
+        createTopic: newTopic.create,
       });
+      if (newTopic.create) onCreated();
       setResult({ ok: true, text: `Started: ${job.title}. Progress below.` });
       setConfirm('');
     } catch (failure) {
@@ -208,6 +238,7 @@ function Replay({ connection, confirmTopic }: { connection: KafkaConnection; con
           <input aria-label="Replay topic" list="kafka-topic-names" value={topic} onChange={(event) => setTopic(event.target.value)} spellCheck={false} />
         </label>
       </div>
+      {newTopic.element}
       <div className="kafka-row">
         <label className="kafka-inline">
           event time from <input aria-label="Replay from" type="datetime-local" step="1" value={from} onChange={(event) => setFrom(event.target.value)} />
@@ -242,7 +273,7 @@ function Replay({ connection, confirmTopic }: { connection: KafkaConnection; con
   );
 }
 
-function BulkJsonl({ connection, confirmTopic }: { connection: KafkaConnection; confirmTopic: boolean }): JSX.Element {
+function BulkJsonl({ connection, confirmTopic, known, onCreated }: { connection: KafkaConnection; confirmTopic: boolean } & TopicChoice): JSX.Element {
   const [topic, setTopic] = useState('');
   const [source, setSource] = useState<'text' | 'path'>('text');
   const [text, setText] = useState('{"key": "k1", "value": {"n": 1}, "headers": {"source": "eddy"}}\n');
@@ -251,12 +282,14 @@ function BulkJsonl({ connection, confirmTopic }: { connection: KafkaConnection; 
   const [strict, setStrict] = useState(false);
   const [confirm, setConfirm] = useState('');
   const [result, setResult] = useState<Result | undefined>();
-  const ready = topic.trim() !== '' && (source === 'text' ? text.trim() !== '' : path.trim() !== '') && (!confirmTopic || confirm === topic);
+  const newTopic = useNewTopic(topic, known);
+  const ready = topic.trim() !== '' && (source === 'text' ? text.trim() !== '' : path.trim() !== '') && (!newTopic.missing || newTopic.create) && (!confirmTopic || confirm === topic);
 
   const start = async (): Promise<void> => {
     setResult(undefined);
     try {
-      const job = await engine.produceKafkaFile({ connection, topic: topic.trim(), ...(source === 'text' ? { text } : { path: path.trim() }), lines, onBadLine: strict ? 'fail' : 'skip' });
+      const job = await engine.produceKafkaFile({ connection, topic: topic.trim(), ...(source === 'text' ? { text } : { path: path.trim() }), lines, onBadLine: strict ? 'fail' : 'skip', createTopic: newTopic.create });
+      if (newTopic.create) onCreated();
       setResult({ ok: true, text: `Started: ${job.title}. Progress below.` });
       setConfirm('');
     } catch (failure) {
@@ -289,6 +322,7 @@ function BulkJsonl({ connection, confirmTopic }: { connection: KafkaConnection; 
           <input type="radio" name="bulk-source" checked={source === 'path'} onChange={() => setSource('path')} /> file in the workspace
         </label>
       </div>
+      {newTopic.element}
       {source === 'text' ? (
         <textarea aria-label="JSONL" className="kafka-value" rows={6} value={text} onChange={(event) => setText(event.target.value)} spellCheck={false} />
       ) : (

@@ -3,7 +3,8 @@
 import { useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
-import { connectionKey, formatCount, formatTime, useEngineLoad } from './kafka-hooks';
+import { configInWords } from './config-values';
+import { connectionKey, formatCount, formatTime, messageOf, useEngineLoad } from './kafka-hooks';
 
 export function TopicsView({ connection, onCapture, onProduce }: { connection: KafkaConnection; onCapture: (topic: string, partitions: number[]) => void; onProduce: (topic: string) => void }): JSX.Element {
   const [includeInternal, setIncludeInternal] = useState(false);
@@ -11,6 +12,7 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
   const [selected, setSelected] = useState<string | undefined>();
   const cluster = useEngineLoad(() => engine.listKafkaTopics({ connection, includeInternal }), `${connectionKey(connection)}:${includeInternal}`);
   const topics = useMemo(() => (cluster.data?.topics ?? []).filter((topic) => topic.name.toLowerCase().includes(filter.toLowerCase())), [cluster.data, filter]);
+  const [creating, setCreating] = useState(false);
 
   return (
     <div className="kafka-split">
@@ -23,7 +25,23 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
           <button onClick={cluster.reload} disabled={cluster.loading} title="Reload topics">
             ↻
           </button>
+          <button onClick={() => setCreating(!creating)} aria-expanded={creating}>
+            New topic
+          </button>
         </div>
+        {creating ? (
+          <NewTopicForm
+            connection={connection}
+            brokers={cluster.data?.brokers.length}
+            onCancel={() => setCreating(false)}
+            onCreated={(name) => {
+              setCreating(false);
+              setFilter('');
+              setSelected(name);
+              cluster.reload();
+            }}
+          />
+        ) : null}
         {cluster.error ? (
           <div className="kafka-error" role="alert">
             <p>{cluster.error.message}</p>
@@ -64,6 +82,102 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
         {selected ? <TopicDetail key={selected} connection={connection} topic={selected} onCapture={onCapture} onProduce={onProduce} /> : <div className="empty-state">Pick a topic to see its partitions and configs.</div>}
       </section>
     </div>
+  );
+}
+
+function ConfigWords({ name, value }: { name: string; value: string | null | undefined }): JSX.Element | null {
+  const words = configInWords(name, value);
+  return words ? <span className="dim"> ({words})</span> : null;
+}
+
+const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+/** Creates a topic: name, partitions, replication factor, cleanup policy and retention. */
+function NewTopicForm({ connection, brokers, onCancel, onCreated }: { connection: KafkaConnection; brokers: number | undefined; onCancel: () => void; onCreated: (name: string) => void }): JSX.Element {
+  const [name, setName] = useState('');
+  const [partitions, setPartitions] = useState('1');
+  const [replication, setReplication] = useState(String(Math.min(3, Math.max(1, brokers ?? 1))));
+  const [cleanup, setCleanup] = useState<(typeof CLEANUP_POLICIES)[number]>('delete');
+  const [retentionHours, setRetentionHours] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const nameProblem = name === '' ? undefined : name === '.' || name === '..' ? 'A topic cannot be named "." or "..".' : TOPIC_NAME.test(name) ? undefined : 'Letters, digits, ".", "_" and "-" only, at most 249 characters.';
+  const partitionsValid = /^[1-9]\d{0,3}$/.test(partitions);
+  const replicationValid = /^[1-9]$/.test(replication) && (brokers === undefined || Number(replication) <= brokers);
+  const retentionValid = retentionHours.trim() === '' || /^(\d+(\.\d+)?|-1)$/.test(retentionHours.trim());
+  const ready = name !== '' && !nameProblem && partitionsValid && replicationValid && retentionValid && !busy;
+  const create = async (): Promise<void> => {
+    setBusy(true);
+    setError(undefined);
+    const configs: Record<string, string> = { 'cleanup.policy': cleanup };
+    const hours = retentionHours.trim();
+    if (hours !== '') configs['retention.ms'] = hours === '-1' ? '-1' : String(Math.round(Number(hours) * 3_600_000));
+    try {
+      const result = await engine.createKafkaTopic({ connection, topic: name, partitions: Number(partitions), replicationFactor: Number(replication), configs });
+      if (!result.created) setError(`A topic named "${name}" already exists.`);
+      else onCreated(name);
+    } catch (failure) {
+      setError(messageOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      className="kafka-card kafka-new-topic-form"
+      aria-label="New topic"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (ready) void create();
+      }}
+    >
+      <div className="kafka-row">
+        <label className="kafka-field kafka-grow">
+          <span>Name</span>
+          <input aria-label="Topic name" className={nameProblem ? 'invalid' : ''} value={name} onChange={(event) => setName(event.target.value.trim())} spellCheck={false} autoFocus />
+        </label>
+        <label className="kafka-field">
+          <span>Partitions</span>
+          <input aria-label="Partitions" className={partitionsValid ? '' : 'invalid'} value={partitions} onChange={(event) => setPartitions(event.target.value.trim())} size={5} />
+        </label>
+        <label className="kafka-field" title={brokers !== undefined ? `At most ${brokers}: the cluster has ${brokers} broker(s)` : undefined}>
+          <span>Replication</span>
+          <input aria-label="Replication factor" className={replicationValid ? '' : 'invalid'} value={replication} onChange={(event) => setReplication(event.target.value.trim())} size={3} />
+        </label>
+      </div>
+      <div className="kafka-row">
+        <label className="kafka-field">
+          <span>Cleanup policy</span>
+          <select aria-label="Cleanup policy" value={cleanup} onChange={(event) => setCleanup(event.target.value as (typeof CLEANUP_POLICIES)[number])}>
+            {CLEANUP_POLICIES.map((policy) => (
+              <option key={policy} value={policy}>
+                {policy}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="kafka-field">
+          <span>Retention (hours)</span>
+          <input aria-label="Retention hours" className={retentionValid ? '' : 'invalid'} value={retentionHours} onChange={(event) => setRetentionHours(event.target.value)} placeholder="broker default; -1: forever" size={14} />
+        </label>
+      </div>
+      {nameProblem ? <p className="kafka-error">{nameProblem}</p> : null}
+      {!replicationValid && brokers !== undefined ? <p className="kafka-error">The replication factor must be between 1 and {brokers} (the cluster's brokers).</p> : null}
+      {error ? (
+        <p className="kafka-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div className="kafka-row">
+        <button type="submit" className="primary" disabled={!ready}>
+          {busy ? 'Creating…' : 'Create topic'}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 
@@ -146,7 +260,10 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
           {configs.map((entry) => (
             <tr key={entry.name} className={entry.isDefault ? 'dim' : ''}>
               <td className="mono">{entry.name}</td>
-              <td className="mono">{entry.isSensitive ? '••••••' : (entry.value ?? '—')}</td>
+              <td className="mono">
+                {entry.isSensitive ? '••••••' : (entry.value ?? '—')}
+                {entry.isSensitive ? null : <ConfigWords name={entry.name} value={entry.value} />}
+              </td>
               <td className="hint">{entry.source}</td>
             </tr>
           ))}

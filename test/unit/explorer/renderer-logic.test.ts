@@ -11,6 +11,7 @@ import { defaultUiState, loadUiState } from '../../../renderer/app/ui-layout.js'
 import { isDeadLetterStream } from '../../../renderer/features/explorer/dead-letters.js';
 import { keyPreview } from '../../../renderer/features/explorer/format.js';
 import { changeSummary, connectorOf } from '../../../renderer/features/explorer/change-summary.js';
+import { configInWords } from '../../../renderer/features/kafka/config-values.js';
 
 describe('field paths', () => {
   it('parses, prints and evaluates value and key paths', () => {
@@ -171,5 +172,22 @@ describe('change event summaries', () => {
     expect(changeSummary({ before: { id: 1, a: 1 }, after: { id: 1, a: 2 }, op: 'u' }).text).toBe('1 of 2 fields changed.');
     expect(connectorOf({ source: { connector: 'postgresql' } })).toBe('postgresql');
     expect(connectorOf({ source: null })).toBeUndefined();
+  });
+});
+
+describe('Kafka config values in words', () => {
+  it('reads milliseconds and bytes, and the unlimited markers', () => {
+    expect(configInWords('retention.ms', '604800000')).toBe('7 d');
+    expect(configInWords('segment.ms', '43200000')).toBe('12 h');
+    expect(configInWords('retention.ms', '90000')).toBe('1.5 min');
+    expect(configInWords('retention.ms', '-1')).toBe('forever');
+    expect(configInWords('local.retention.ms', '9223372036854775807')).toBe('forever');
+    expect(configInWords('retention.bytes', '-1')).toBe('unlimited');
+    expect(configInWords('segment.bytes', '16777216')).toBe('16 MiB');
+    expect(configInWords('max.message.bytes', '1048588')).toBe('1.0 MiB');
+    expect(configInWords('flush.ms', '500')).toBeUndefined();
+    expect(configInWords('cleanup.policy', 'delete')).toBeUndefined();
+    expect(configInWords('min.insync.replicas', '2')).toBeUndefined();
+    expect(configInWords('retention.ms', null)).toBeUndefined();
   });
 });
