@@ -121,6 +121,8 @@ export const JobSchema = z.object({
   rate: z.number(),
   message: z.string().optional(),
   error: ErrorEnvelopeSchema.optional(),
+  /** Event-log streams the job writes (captures): the UI links to them. */
+  streams: z.array(z.string()).optional(),
   startedAt: z.number(),
   endedAt: z.number().optional(),
 });

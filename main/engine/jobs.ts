@@ -16,6 +16,8 @@ export interface JobSpec {
   title: string;
   unit: string;
   total?: number | null;
+  /** Event-log streams the job writes. */
+  streams?: string[];
 }
 
 const UPDATE_INTERVAL_MS = 100;
@@ -56,7 +58,7 @@ export class Jobs {
   start(spec: JobSpec, work: (handle: JobHandle) => Promise<string | void>): Job {
     const id = `job-${this.nextId++}`;
     const controller = new AbortController();
-    const job: Job = { id, kind: spec.kind, title: spec.title, state: 'running', done: 0, total: spec.total ?? null, unit: spec.unit, rate: 0, startedAt: Date.now() };
+    const job: Job = { id, kind: spec.kind, title: spec.title, state: 'running', done: 0, total: spec.total ?? null, unit: spec.unit, rate: 0, startedAt: Date.now(), ...(spec.streams ? { streams: spec.streams } : {}) };
     const entry = { job, controller, samples: [{ at: job.startedAt, done: 0 }], timer: undefined as ReturnType<typeof setTimeout> | undefined, done: undefined as unknown as Promise<Job> };
     const flush = (): void => {
       entry.timer = undefined;

@@ -130,8 +130,10 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     expect(await job.innerText()).toMatch(/Captured 600 events/);
     expect(await job.locator('[role="progressbar"]').getAttribute('aria-valuenow')).toBe('600');
     await screenshot(page, 'kafka-capture-done');
-    await page.getByRole('button', { name: 'Explorer', exact: true }).click();
-    await page.locator(`[data-stream="kafka:${topic}"]`).waitFor();
+    // The finished job links to its stream: the Explorer opens on the captured events.
+    await job.getByRole('button', { name: `Open kafka:${topic} in the Explorer` }).click();
+    await page.locator(`[data-stream="kafka:${topic}"].selected`).waitFor();
+    await page.getByTestId('view-count').filter({ hasText: /^600 events$/ }).waitFor();
     await page.getByRole('button', { name: 'Kafka', exact: true }).click();
   });
 

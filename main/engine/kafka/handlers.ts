@@ -10,7 +10,7 @@ import type { JobHandle } from '../jobs.js';
 import { describeCapture, planCapture, runCapture } from './capture.js';
 import type { LogInput } from '../log/index.js';
 import { KafkaClientCache, toKafkaError } from './client-cache.js';
-import { NOTE_OVER_LIMIT } from './decode.js';
+import { kafkaStream, NOTE_OVER_LIMIT } from './decode.js';
 import { describeGroup, describeTopic, listGroups, listTopics } from './explore.js';
 import { LagSamplers } from './lag-sampler.js';
 import { produceFile, produceOne, replayToTopic } from './produce.js';
@@ -31,12 +31,25 @@ async function requireTopic(admin: Admin, topic: string, target: string, create 
   await admin.createTopics({ waitForLeaders: true, topics: [{ topic, numPartitions: -1, replicationFactor: -1 }] });
 }
 
+/**
+ * Where the reading stands, apart from what is stored: partitions read to their end offsets
+ * (their records may still be on the way to the log), or followed when the capture is a live tail.
+ */
+export function partitionProgress(status: Pick<KafkaCaptureStatus, 'partitions'>): string {
+  const total = status.partitions.length;
+  const bounded = status.partitions.filter((entry) => entry.endOffset !== null);
+  const following = total - bounded.length;
+  const read = bounded.filter((entry) => entry.done).length;
+  if (bounded.length === 0) return `following ${total} partition(s)`;
+  const readText = read === bounded.length ? `all ${bounded.length} partition(s) read to their end` : `${read}/${bounded.length} partition(s) read to their end`;
+  return following > 0 ? `${readText}; following ${following}` : readText;
+}
+
 function captureMessage(status: KafkaCaptureStatus, expected: number | null): string {
   const count = `${status.captured.toLocaleString('en')}${expected !== null ? ` / ${expected.toLocaleString('en')}` : ''} events`;
   if (status.state === 'reconnecting') return `Broker unreachable, retrying (${status.lastError ?? 'no answer'}). ${count} safe in the log.`;
   if (status.state === 'starting') return 'Joining the cluster…';
-  const done = status.partitions.filter((entry) => entry.done).length;
-  return `${count}; ${done}/${status.partitions.length} partitions done${status.withNotes > 0 ? `; ${status.withNotes.toLocaleString('en')} with decode notes` : ''}.`;
+  return `${count} stored; ${partitionProgress(status)}${status.withNotes > 0 ? `; ${status.withNotes.toLocaleString('en')} with decode notes` : ''}.`;
 }
 
 /** Appends to the log; an event the log still refuses (size) is stored again as metadata with the reason. */
@@ -153,7 +166,7 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
       const topics = [...new Set(request.topics.map((entry) => entry.topic))];
       const title = `Capture ${topics.join(', ')}`;
       return context.jobs.start(
-        { kind: 'kafka-capture', title, unit: 'events', total: plan.expected },
+        { kind: 'kafka-capture', title, unit: 'events', total: plan.expected, streams: topics.map(kafkaStream) },
         jobWork(target, title, async (handle) => {
           const result = await runCapture({
             kafka,

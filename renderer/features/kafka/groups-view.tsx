@@ -16,6 +16,12 @@ export function GroupsView({ connection }: { connection: KafkaConnection }): JSX
   const [hideCaptures, setHideCaptures] = useState(true);
   const groups = useEngineLoad(() => engine.listKafkaGroups({ connection }), connectionKey(connection));
   const list = useMemo(() => (groups.data?.groups ?? []).filter((group) => !hideCaptures || !group.groupId.startsWith('eddy-capture-')), [groups.data, hideCaptures]);
+  // Lag is live: the list refreshes as often as the open group's detail, so the two agree.
+  const { reload } = groups;
+  useEffect(() => {
+    const timer = setInterval(reload, DETAIL_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
   return (
     <div className="kafka-split">
       <section className="kafka-list" aria-label="Consumer groups">
@@ -34,6 +40,7 @@ export function GroupsView({ connection }: { connection: KafkaConnection }): JSX
             <button onClick={groups.reload}>Try again</button>
           </div>
         ) : null}
+        {groups.data ? <p className="hint kafka-cluster-line">{groups.data.groups.length} group(s) · lag as of {formatTime(groups.data.at)}</p> : null}
         <table className="kafka-table" data-testid="kafka-groups">
           <thead>
             <tr>

@@ -2,6 +2,7 @@
 // job's own words (including "broker unreachable, retrying"), and Cancel.
 import { useState, type JSX } from 'react';
 import type { Job } from '../../../shared/contract';
+import { openStream, ui } from '../../app/ui-state';
 import { engine } from '../../client/engine-client';
 import { formatCount, formatRate, messageOf, useKafkaJobs } from './kafka-hooks';
 
@@ -44,6 +45,22 @@ function JobRow({ job }: { job: Job }): JSX.Element {
         <div style={{ width: `${((fraction ?? (running ? 0 : 1)) * 100).toFixed(1)}%` }} />
       </div>
       {job.message || job.error ? <p className={job.state === 'failed' ? 'kafka-error' : 'hint'}>{job.error?.message ?? job.message}</p> : null}
+      {job.streams && job.done > 0 ? (
+        <p className="kafka-job-links">
+          {job.streams.map((stream) => (
+            <button
+              key={stream}
+              className="link-button"
+              onClick={() => {
+                ui.set({ activity: 'explorer' });
+                openStream(stream);
+              }}
+            >
+              Open {stream} in the Explorer
+            </button>
+          ))}
+        </p>
+      ) : null}
       {cancelError ? <p className="kafka-error">{cancelError}</p> : null}
     </li>
   );

@@ -5,6 +5,7 @@ import { Chart, Legend, LinearScale, LineController, LineElement, PointElement, 
 import { useEffect, useRef, type JSX } from 'react';
 import type { KafkaLagSample } from '../../../shared/contracts/kafka';
 import { formatDuration } from './kafka-hooks';
+import { timeWindow } from './lag-window';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, Tooltip, Legend);
 
@@ -38,12 +39,13 @@ function configFor(samples: KafkaLagSample[]): ChartConfiguration<'line', { x: n
       normalized: true,
       interaction: { mode: 'nearest', axis: 'x', intersect: false },
       scales: {
-        x: { type: 'linear', ticks: { color: text, callback: (value) => timeLabel(Number(value)), maxTicksLimit: 8 }, grid: { color: grid } },
+        x: { type: 'linear', ...timeWindow(samples), ticks: { color: text, callback: (value) => timeLabel(Number(value)), maxTicksLimit: 8 }, grid: { color: grid } },
         lag: { type: 'linear', position: 'left', beginAtZero: true, ticks: { color: text, precision: 0 }, grid: { color: grid }, title: { display: true, text: 'messages', color: text } },
         time: { type: 'linear', position: 'right', beginAtZero: true, ticks: { color: text, callback: (value) => formatDuration(Number(value) * 1000) }, grid: { drawOnChartArea: false }, title: { display: true, text: 'time lag', color: text } },
       },
       plugins: {
-        legend: { labels: { color: text, boxWidth: 12 } },
+        // Legend swatches drawn as the lines' own styles (solid, dashed), not as filled boxes.
+        legend: { labels: { color: text, usePointStyle: true, pointStyle: 'line', boxWidth: 24 } },
         tooltip: {
           callbacks: {
             title: (items) => (items[0]?.parsed.x != null ? new Date(items[0].parsed.x).toISOString().replace('T', ' ').slice(0, 19) : ''),
@@ -63,6 +65,7 @@ export function LagChart({ samples }: { samples: KafkaLagSample[] }): JSX.Elemen
     const config = configFor(samples);
     if (chart.current) {
       chart.current.data = config.data;
+      if (config.options) chart.current.options = config.options;
       chart.current.update('none');
     } else {
       chart.current = new Chart(canvas.current, config);

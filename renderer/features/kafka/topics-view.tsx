@@ -1,10 +1,12 @@
 // Topics of a cluster with partition and message counts, and one topic's partitions (leader,
 // replicas, in-sync replicas, watermarks, messages) and configs, with Capture and Produce actions.
-import { useMemo, useState, type JSX } from 'react';
+import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
 import { configInWords } from './config-values';
 import { connectionKey, formatCount, formatTime, messageOf, useEngineLoad } from './kafka-hooks';
+
+const LIST_REFRESH_MS = 15_000;
 
 export function TopicsView({ connection, onCapture, onProduce }: { connection: KafkaConnection; onCapture: (topic: string, partitions: number[]) => void; onProduce: (topic: string) => void }): JSX.Element {
   const [includeInternal, setIncludeInternal] = useState(false);
@@ -13,6 +15,12 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
   const cluster = useEngineLoad(() => engine.listKafkaTopics({ connection, includeInternal }), `${connectionKey(connection)}:${includeInternal}`);
   const topics = useMemo(() => (cluster.data?.topics ?? []).filter((topic) => topic.name.toLowerCase().includes(filter.toLowerCase())), [cluster.data, filter]);
   const [creating, setCreating] = useState(false);
+  // Watermarks move: the list refreshes while it is shown, so its counts stay near the detail's.
+  const { reload } = cluster;
+  useEffect(() => {
+    const timer = setInterval(reload, LIST_REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [reload]);
 
   return (
     <div className="kafka-split">

@@ -12,6 +12,7 @@ import { isDeadLetterStream } from '../../../renderer/features/explorer/dead-let
 import { keyPreview } from '../../../renderer/features/explorer/format.js';
 import { changeSummary, connectorOf } from '../../../renderer/features/explorer/change-summary.js';
 import { configInWords } from '../../../renderer/features/kafka/config-values.js';
+import { MIN_WINDOW_MS, timeWindow } from '../../../renderer/features/kafka/lag-window.js';
 
 describe('field paths', () => {
   it('parses, prints and evaluates value and key paths', () => {
@@ -189,5 +190,14 @@ describe('Kafka config values in words', () => {
     expect(configInWords('cleanup.policy', 'delete')).toBeUndefined();
     expect(configInWords('min.insync.replicas', '2')).toBeUndefined();
     expect(configInWords('retention.ms', null)).toBeUndefined();
+  });
+});
+
+describe('lag chart time window', () => {
+  it('spans at least a minute from the first sample, whatever the number of samples', () => {
+    expect(timeWindow([{ at: 1_000_000 }])).toEqual({ min: 1_000_000, max: 1_000_000 + MIN_WINDOW_MS });
+    expect(timeWindow([{ at: 1_000_000 }, { at: 1_010_000 }])).toEqual({ min: 1_000_000, max: 1_000_000 + MIN_WINDOW_MS });
+    expect(timeWindow([{ at: 1_000_000 }, { at: 1_500_000 }])).toEqual({ min: 1_000_000, max: 1_500_000 });
+    expect(timeWindow([], 5_000_000)).toEqual({ min: 5_000_000 - MIN_WINDOW_MS, max: 5_000_000 });
   });
 });
