@@ -37,6 +37,8 @@ export const SourceStateSchema = z.object({
   /** The last source position the log has durably stored (PostgreSQL: the slot's confirmed LSN). */
   position: z.string().optional(),
   error: ErrorEnvelopeSchema.optional(),
+  /** Once stopped (or failed), `resumeCapture` starts it again from its stored position with the same tables and options. */
+  resumable: z.boolean().optional(),
   startedAt: z.number(),
   updatedAt: z.number(),
 });
@@ -330,6 +332,11 @@ export const cdcCommands = {
   listCaptures: { request: z.object({}).strict(), response: z.array(SourceStateSchema) },
   /** Stops a capture cleanly (its job ends as cancelled; everything stored stays acknowledged). */
   stopCapture: { request: z.object({ id: z.string().min(1) }).strict(), response: SourceStateSchema },
+  /**
+   * Starts a stopped or failed capture again with its tables and options, from where the log's
+   * stored position is (never with a new snapshot, never from a new slot): the state of the new run.
+   */
+  resumeCapture: { request: z.object({ id: z.string().min(1) }).strict(), response: SourceStateSchema },
   ...postgresCdcCommands,
   ...sqlServerCdcCommands,
 } as const satisfies CommandTable;

@@ -125,17 +125,31 @@ describe.runIf(enabled)('change data capture view in the browser (PostgreSQL)', 
     await page.locator(`[data-slot="${slot}"]`).getByRole('button', { name: 'Drop' }).waitFor();
   });
 
+  it('resumes a stopped capture from the capture list, from its slot: what changed meanwhile arrives once, without a new snapshot', async () => {
+    // The form is gone (another view was opened): the capture list alone can resume it.
+    await page.getByRole('button', { name: 'Explorer', exact: true }).click();
+    await page.getByRole('button', { name: 'Change data capture', exact: true }).click();
+    const capture = page.locator('.cdc-capture', { hasText: table });
+    await admin.query(`INSERT INTO public.${table} VALUES (5, 'while stopped', 1.25)`);
+    await capture.getByRole('button', { name: 'Resume' }).click();
+    await page.locator('.cdc-capture[data-state="caught-up"]', { hasText: table }).waitFor({ timeout: 60_000 });
+    await capture.getByText(/^1 events/).waitFor({ timeout: 30_000 });
+    await capture.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('.cdc-capture[data-state="stopped"]', { hasText: table }).waitFor({ timeout: 30_000 });
+    expect(await capture.getByRole('button', { name: 'Resume' }).count()).toBe(1);
+  });
+
   it('shows the captured changes in the Explorer: snapshot reads, then create, update and delete', async () => {
     await page.getByRole('button', { name: 'Explorer', exact: true }).click();
     const stream = `pg:${database}.public.${table}`;
     await page.locator(`[data-stream="${stream}"]`).click();
     const rows = page.locator('[data-testid="event-grid"] .grid-row:not(.loading)');
-    await rows.nth(5).waitFor();
-    expect(await rows.count()).toBe(6);
-    await expect(page.getByTestId('view-count').innerText()).resolves.toBe('6 events');
+    await rows.nth(6).waitFor();
+    expect(await rows.count()).toBe(7);
+    await expect(page.getByTestId('view-count').innerText()).resolves.toBe('7 events');
     const ops: Record<string, number> = {};
     for (const op of ['r', 'c', 'u', 'd']) ops[op] = await page.locator('[data-testid="event-grid"] .grid-row', { has: page.locator(`.op-${op}`) }).count();
-    expect(ops).toEqual({ r: 3, c: 1, u: 1, d: 1 });
+    expect(ops).toEqual({ r: 3, c: 2, u: 1, d: 1 });
     // With REPLICA IDENTITY FULL the update shows what changed: the status; the numeric is exact.
     await page.locator('[data-testid="event-grid"] .grid-row', { has: page.locator('.op-u') }).click();
     const changed = page.locator('table.change tr.changed');

@@ -18,6 +18,7 @@ export interface CaptureRegistration {
 interface Entry {
   state: SourceState;
   stop?: () => Promise<void>;
+  resume?: () => Promise<unknown>;
   timer?: ReturnType<typeof setTimeout>;
   lastEmit: number;
 }
@@ -55,13 +56,19 @@ export class CaptureRegistry {
    * Registers a capture (replacing a finished one with the same id). `stop` ends it cleanly; it is
    * what `stopCapture` calls. Throws CONFLICT if a capture with that id is still running.
    */
-  register(initial: { id: string; kind: SourceState['kind']; title: string; streams: string[]; connectionId?: string; jobId?: string }, stop?: () => Promise<void>): CaptureRegistration {
+  register(
+    initial: { id: string; kind: SourceState['kind']; title: string; streams: string[]; connectionId?: string; jobId?: string },
+    stop?: () => Promise<void>,
+    /** Starts the capture again from its stored position (what `resumeCapture` calls once it has ended). */
+    resume?: () => Promise<unknown>,
+  ): CaptureRegistration {
     if (this.isActive(initial.id)) throw new EddyError('CONFLICT', `The capture ${initial.id} is already running; stop it first.`, { id: initial.id });
     const previous = this.entries.get(initial.id);
     if (previous?.timer) clearTimeout(previous.timer);
     const now = Date.now();
-    const entry: Entry = { state: { ...initial, state: 'starting', events: 0, startedAt: now, updatedAt: now }, lastEmit: 0 };
+    const entry: Entry = { state: { ...initial, state: 'starting', events: 0, startedAt: now, updatedAt: now, ...(resume ? { resumable: true } : {}) }, lastEmit: 0 };
     if (stop) entry.stop = stop;
+    if (resume) entry.resume = resume;
     this.entries.delete(initial.id);
     this.entries.set(initial.id, entry);
     this.prune();
@@ -78,6 +85,16 @@ export class CaptureRegistry {
     if (!entry) throw new EddyError('NOT_FOUND', `No capture with id ${id}.`);
     if (entry.stop && this.isActive(id)) await entry.stop();
     return { ...entry.state };
+  }
+
+  async resume(id: string): Promise<SourceState> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EddyError('NOT_FOUND', `No capture with id ${id}.`);
+    if (this.isActive(id)) throw new EddyError('CONFLICT', `The capture ${id} is running.`, { id });
+    if (!entry.resume) throw new EddyError('VALIDATION', `The capture ${id} cannot be resumed: start it again from its source.`, { id });
+    if (entry.state.state === 'gap-detected') throw new EddyError('CONFLICT', `The capture ${id} stopped at a gap: changes it would need are gone from the source. Re-snapshot it instead.`, { id });
+    await entry.resume();
+    return this.get(id) ?? { ...entry.state };
   }
 
   async stopAll(): Promise<void> {
@@ -143,9 +160,10 @@ export function captureRegistry(context: Pick<EngineContext, 'emit' | 'onClose' 
 }
 
 /** The generic capture commands, shared by every source kind. */
-export function createCaptureHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, 'listCaptures' | 'stopCapture'> {
+export function createCaptureHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, 'listCaptures' | 'stopCapture' | 'resumeCapture'> {
   return {
     listCaptures: async () => captureRegistry(context).list(),
     stopCapture: async ({ id }) => captureRegistry(context).stop(id),
+    resumeCapture: async ({ id }) => captureRegistry(context).resume(id),
   };
 }

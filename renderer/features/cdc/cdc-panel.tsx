@@ -79,7 +79,7 @@ export function useCaptures(engineReady: boolean): { captures: SourceState[]; er
   return { captures, error, rates };
 }
 
-function CaptureRow({ capture, rate, onStop, busy }: { capture: SourceState; rate: number | undefined; onStop: () => void; busy: boolean }): JSX.Element {
+function CaptureRow({ capture, rate, onStop, onResume, busy }: { capture: SourceState; rate: number | undefined; onStop: () => void; onResume: () => void; busy: boolean }): JSX.Element {
   const lag = capture.state === 'lagging' ? lagText(capture) : '';
   return (
     <li className={`cdc-capture state-${capture.state}`} data-capture={capture.id} data-state={capture.state}>
@@ -93,6 +93,10 @@ function CaptureRow({ capture, rate, onStop, busy }: { capture: SourceState; rat
         {ACTIVE.has(capture.state) ? (
           <button onClick={onStop} disabled={busy} title="Stop: store and acknowledge what was read, then end">
             Stop
+          </button>
+        ) : capture.resumable && (capture.state === 'stopped' || capture.state === 'error') ? (
+          <button onClick={onResume} disabled={busy} title="Start again with the same tables and options, from the position the log stored (no new snapshot)">
+            Resume
           </button>
         ) : null}
       </div>
@@ -115,11 +119,11 @@ export function CaptureList({ engineReady }: { engineReady: boolean }): JSX.Elem
   const { captures, error, rates } = useCaptures(engineReady);
   const [busy, setBusy] = useState<string | undefined>();
   const [stopError, setStopError] = useState<string | undefined>();
-  const stop = async (id: string): Promise<void> => {
+  const act = async (id: string, action: (request: { id: string }) => Promise<unknown>): Promise<void> => {
     setBusy(id);
     setStopError(undefined);
     try {
-      await engine.stopCapture({ id });
+      await action({ id });
     } catch (failure) {
       setStopError(failure instanceof EddyError || failure instanceof Error ? failure.message : String(failure));
     } finally {
@@ -136,7 +140,14 @@ export function CaptureList({ engineReady }: { engineReady: boolean }): JSX.Elem
       ) : (
         <ul className="cdc-capture-list">
           {captures.map((capture) => (
-            <CaptureRow key={capture.id} capture={capture} rate={capture.jobId ? rates[capture.jobId] : undefined} busy={busy === capture.id} onStop={() => void stop(capture.id)} />
+            <CaptureRow
+              key={capture.id}
+              capture={capture}
+              rate={capture.jobId ? rates[capture.jobId] : undefined}
+              busy={busy === capture.id}
+              onStop={() => void act(capture.id, (request) => engine.stopCapture(request))}
+              onResume={() => void act(capture.id, (request) => engine.resumeCapture(request))}
+            />
           ))}
         </ul>
       )}

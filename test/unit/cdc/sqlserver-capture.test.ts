@@ -132,6 +132,19 @@ describe('SQL Server CDC commands', () => {
     expect(test.log.events).toHaveLength(27);
     expect(test.log.events.at(-1)!.key).toEqual({ CustomerID: 2001 });
     expect(test.log.duplicates).toBe(0);
+
+    // Resume from the capture list: same tables and options, from the stored position.
+    const registry = captureRegistry(test.context);
+    expect(registry.get(started.captureId)).toMatchObject({ state: 'stopped', resumable: true });
+    server.commit('2026-03-02T10:02:00.000', { table: 'dbo.Customers', op: 'c', after: customer(2002) });
+    const resumed = await registry.resume(started.captureId);
+    expect(resumed.jobId).toBeDefined();
+    expect(resumed.jobId).not.toBe(again.jobId);
+    await finish(test, resumed.jobId!);
+    expect(test.log.events).toHaveLength(28);
+    expect(test.log.events.at(-1)!.key).toEqual({ CustomerID: 2002 });
+    expect(test.log.duplicates).toBe(0);
+    await expect(registry.resume('sqlserver-nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   it('loses nothing and repeats nothing when the process dies mid-transaction (the log refused an append)', async () => {
@@ -224,6 +237,8 @@ describe('SQL Server CDC commands', () => {
     expect(state.gap!.recommendation).toMatch(/Re-snapshot/);
     expect(state.message).toMatch(/may be lost/);
     expect(test.log.events).toHaveLength(5);
+    // Resuming cannot cross a gap: only a re-snapshot can.
+    await expect(captureRegistry(test.context).resume(second.captureId)).rejects.toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/Re-snapshot/) });
 
     const again = await test.handlers.mssqlResnapshot({ captureId: second.captureId });
     expect(again.snapshot).toBe(true);
@@ -285,6 +300,7 @@ describe('SQL Server CDC commands', () => {
 
     const started = await test.start({ url: URL, tables: ['dbo.Orders'], pollIntervalMs: 50 });
     await expect(test.start({ url: URL, tables: ['dbo.Orders'] })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await expect(captureRegistry(test.context).resume(started.captureId)).rejects.toMatchObject({ code: 'CONFLICT' });
     const stopped = await captureRegistry(test.context).stop(started.captureId);
     expect(stopped.state).toBe('stopped');
     expect(test.context.jobs.get(started.jobId).state).toBe('cancelled');

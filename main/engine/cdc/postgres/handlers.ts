@@ -16,6 +16,7 @@ import { discoverPostgres, setReplicaIdentity } from './discover.js';
 import { streamName } from './envelope.js';
 
 type PostgresCommands = 'pgTestConnection' | 'pgDiscover' | 'pgSetReplicaIdentity' | 'pgStartCapture' | 'pgDropSlot';
+type PostgresHandlers = Pick<HandlersFor<typeof cdcCommands>, PostgresCommands>;
 
 export async function resolvePgEndpoint(context: Pick<EngineContext, 'workspace' | 'resolveSecret'>, target: { connectionId?: string | undefined; url?: string | undefined }): Promise<PgEndpoint> {
   if (target.url !== undefined) return pgEndpointFromUrl(target.url);
@@ -44,7 +45,7 @@ export function postgresCaptureId(slotName: string): string {
   return `postgres/${slotName}`;
 }
 
-export function createPostgresCdcHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, PostgresCommands> {
+export function createPostgresCdcHandlers(context: EngineContext): PostgresHandlers {
   return {
     pgTestConnection: async (target) => {
       const started = Date.now();
@@ -93,88 +94,95 @@ export function createPostgresCdcHandlers(context: EngineContext): Pick<Handlers
       return result;
     },
 
-    pgStartCapture: async (request) => {
-      const endpoint = await resolvePgEndpoint(context, request);
-      const tables = [...new Set(request.tables)];
-      const slotName = request.slotName ?? defaultSlotName(endpoint.database, tables);
-      const publicationName = request.publicationName ?? slotName;
-      const id = postgresCaptureId(slotName);
-      const streams = tables.map((name) => {
-        const { schema, table } = splitTableName(name);
-        return streamName(endpoint.database, schema, table);
-      });
-      const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')}`;
-      const registry = captureRegistry(context);
-      // The job's id is known only once it starts; stopping before that has nothing to stop.
-      const running: { jobId?: string } = {};
-      const registration = registry.register({ id, kind: 'postgres', title, streams, ...(endpoint.connectionId ? { connectionId: endpoint.connectionId } : {}) }, async () => {
+    pgStartCapture: (request) => startCapture(request),
+  };
+
+  async function startCapture(request: Parameters<PostgresHandlers['pgStartCapture']>[0]): ReturnType<PostgresHandlers['pgStartCapture']> {
+    const endpoint = await resolvePgEndpoint(context, request);
+    const tables = [...new Set(request.tables)];
+    const slotName = request.slotName ?? defaultSlotName(endpoint.database, tables);
+    const publicationName = request.publicationName ?? slotName;
+    const id = postgresCaptureId(slotName);
+    const streams = tables.map((name) => {
+      const { schema, table } = splitTableName(name);
+      return streamName(endpoint.database, schema, table);
+    });
+    const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')}`;
+    const registry = captureRegistry(context);
+    // The job's id is known only once it starts; stopping before that has nothing to stop.
+    const running: { jobId?: string } = {};
+    const registration = registry.register(
+      { id, kind: 'postgres', title, streams, ...(endpoint.connectionId ? { connectionId: endpoint.connectionId } : {}) },
+      async () => {
         if (!running.jobId) return;
         context.jobs.cancel(running.jobId);
         await context.jobs.wait(running.jobId);
-      });
+      },
+      // Resume: the same tables and stop rule on the same slot, from its confirmed position.
+      () => startCapture({ ...request, slotName, publicationName, snapshot: false, resetSlot: false }),
+    );
 
-      const job = context.jobs.start({ kind: 'capture-postgres', title, unit: 'events', total: request.maxEvents ?? null }, async (handle) => {
-        registration.update({ jobId: handle.id });
-        const report = (update: CaptureUpdate): void => {
-          registration.update(update);
-          if (update.events !== undefined || update.message !== undefined) handle.progress(registration.current().events, update.message !== undefined ? { message: update.message } : {});
-        };
-        try {
-          const result = await runPostgresCapture(
-            {
-              endpoint,
-              tables,
-              slotName,
-              publicationName,
-              createSlot: request.createSlot,
-              createPublication: request.createPublication,
-              snapshot: request.snapshot,
-              resetSlot: request.resetSlot,
-              ...(request.maxEvents !== undefined ? { maxEvents: request.maxEvents } : {}),
-              untilCaughtUp: request.untilCaughtUp,
-              batchSize: request.batchSize,
-              stateFile: stateFilePath(context.workspace.localDir, slotName),
-              source: { name: endpoint.connectionId ?? endpoint.database, version: context.settings.version },
+    const job = context.jobs.start({ kind: 'capture-postgres', title, unit: 'events', total: request.maxEvents ?? null }, async (handle) => {
+      registration.update({ jobId: handle.id });
+      const report = (update: CaptureUpdate): void => {
+        registration.update(update);
+        if (update.events !== undefined || update.message !== undefined) handle.progress(registration.current().events, update.message !== undefined ? { message: update.message } : {});
+      };
+      try {
+        const result = await runPostgresCapture(
+          {
+            endpoint,
+            tables,
+            slotName,
+            publicationName,
+            createSlot: request.createSlot,
+            createPublication: request.createPublication,
+            snapshot: request.snapshot,
+            resetSlot: request.resetSlot,
+            ...(request.maxEvents !== undefined ? { maxEvents: request.maxEvents } : {}),
+            untilCaughtUp: request.untilCaughtUp,
+            batchSize: request.batchSize,
+            stateFile: stateFilePath(context.workspace.localDir, slotName),
+            source: { name: endpoint.connectionId ?? endpoint.database, version: context.settings.version },
+          },
+          {
+            append: async (events) => {
+              const appended = await context.log.append(events);
+              if (appended.rejected.length > 0) {
+                const first = appended.rejected[0]!;
+                const message = `The event log refused ${appended.rejected.length} change event(s) from ${title} (${first.reason}; e.g. ${first.stream} at ${first.position}).`;
+                context.report('error', 'capture', message);
+                registration.update({ message });
+              }
+              return appended;
             },
-            {
-              append: async (events) => {
-                const appended = await context.log.append(events);
-                if (appended.rejected.length > 0) {
-                  const first = appended.rejected[0]!;
-                  const message = `The event log refused ${appended.rejected.length} change event(s) from ${title} (${first.reason}; e.g. ${first.stream} at ${first.position}).`;
-                  context.report('error', 'capture', message);
-                  registration.update({ message });
-                }
-                return appended;
-              },
-              encoder: () => context.log.encoder(),
-            },
-            report,
-            handle.signal,
-          );
-          const summary =
-            result.reason === 'cancelled'
-              ? `Stopped after ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`
-              : result.reason === 'caught-up'
-                ? `Caught up: ${result.events} events (${result.snapshotRows} from the snapshot); the slot is confirmed at ${result.ackedLsn}.`
-                : `Captured ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`;
-          handle.progress(result.events, { message: summary });
-          registration.update({ state: 'stopped', message: summary, events: result.events, position: result.ackedLsn });
-          return summary;
-        } catch (error) {
-          if (error instanceof GapDetectedError) registration.update({ state: 'gap-detected', error: error.toEnvelope() });
-          else if (handle.signal.aborted) registration.update({ state: 'stopped', message: 'Stopped.' });
-          else {
-            const envelope = toEnvelope(error);
-            envelope.message = redactUrl(envelope.message);
-            registration.update({ state: 'error', message: envelope.message, error: envelope });
-            throw EddyError.from(envelope);
-          }
-          throw error;
+            encoder: () => context.log.encoder(),
+          },
+          report,
+          handle.signal,
+        );
+        const summary =
+          result.reason === 'cancelled'
+            ? `Stopped after ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`
+            : result.reason === 'caught-up'
+              ? `Caught up: ${result.events} events (${result.snapshotRows} from the snapshot); the slot is confirmed at ${result.ackedLsn}.`
+              : `Captured ${result.events} events; the slot is confirmed at ${result.ackedLsn}.`;
+        handle.progress(result.events, { message: summary });
+        registration.update({ state: 'stopped', message: summary, events: result.events, position: result.ackedLsn });
+        return summary;
+      } catch (error) {
+        if (error instanceof GapDetectedError) registration.update({ state: 'gap-detected', error: error.toEnvelope() });
+        else if (handle.signal.aborted) registration.update({ state: 'stopped', message: 'Stopped.' });
+        else {
+          const envelope = toEnvelope(error);
+          envelope.message = redactUrl(envelope.message);
+          registration.update({ state: 'error', message: envelope.message, error: envelope });
+          throw EddyError.from(envelope);
         }
-      });
-      running.jobId = job.id;
-      return { captureId: id, jobId: job.id, slotName, publicationName, streams };
-    },
-  };
+        throw error;
+      }
+    });
+    running.jobId = job.id;
+    return { captureId: id, jobId: job.id, slotName, publicationName, streams };
+  }
 }

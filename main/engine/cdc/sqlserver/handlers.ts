@@ -96,6 +96,8 @@ export async function startSqlServerCapture(context: EngineContext, raw: unknown
         context.jobs.cancel(jobId);
         await context.jobs.wait(jobId);
       },
+      // Resume: the same tables and options, from the stored position (no new snapshot).
+      () => startSqlServerCapture(context, { ...request, name, snapshot: false, resetPosition: false }, options),
     );
     let requests = startedRequests.get(context);
     if (!requests) startedRequests.set(context, (requests = new Map()));
