@@ -49,7 +49,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     const result = page.getByTestId('connection-test-result');
     await result.waitFor({ timeout: 60_000 });
     const text = await result.innerText();
-    expect(text, `the connection test said: ${text}`).toMatch(/^Connected/);
+    expect(text, `the connection test said: ${text}`).toMatch(/^✓ Connected to/);
     await screenshot(page, 'kafka-connection-tested');
     await form.getByRole('button', { name: 'Save' }).click();
     const saved = page.locator('.connection-list li', { hasText: 'Local broker' });
@@ -62,7 +62,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     expect(profile).toMatchObject({ kind: 'kafka', brokers });
     // Testing the saved profile from the list reaches the broker as well.
     await saved.getByRole('button', { name: 'Test' }).click();
-    await saved.getByTestId('connection-test-result').getByText('Connected', { exact: true }).waitFor({ timeout: 60_000 });
+    await saved.getByTestId('connection-test-result').getByText('✓', { exact: true }).waitFor({ timeout: 60_000 });
   });
 
   const profileFile = (id: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(workspace, 'connections', `${id}.json`), 'utf8')) as Record<string, unknown>;
@@ -83,7 +83,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     await form().getByLabel('Password').selectOption('env');
     await form().getByLabel('Variable name').fill(PASSWORD_VARIABLE);
     const text = await testForm();
-    expect(text, `the connection test said: ${text}`).toMatch(/^Connected/);
+    expect(text, `the connection test said: ${text}`).toMatch(/^✓ Connected to/);
     await form().getByRole('button', { name: 'Save' }).click();
     await page.locator('.connection-list li', { hasText: 'SCRAM broker' }).waitFor();
     const saved = profileFile('scram-broker');
@@ -101,7 +101,7 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     await form().getByLabel('Client certificate').fill(tls.certFile);
     await form().getByLabel('Client key').fill(tls.keyFile);
     const text = await testForm();
-    expect(text, `the connection test said: ${text}`).toMatch(/^Connected/);
+    expect(text, `the connection test said: ${text}`).toMatch(/^✓ Connected to/);
     await screenshot(page, 'kafka-connection-mtls');
     await form().getByRole('button', { name: 'Save' }).click();
     const saved = page.locator('.connection-list li', { hasText: 'TLS broker' });
@@ -113,17 +113,17 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     await saved.getByRole('button', { name: 'Edit' }).click();
     await form().getByLabel('CA certificate').fill('/nonexistent/ca.pem');
     const failed = await testForm();
-    expect(failed).toMatch(/^Failed at config The CA certificate file \/nonexistent\/ca\.pem cannot be read: ENOENT/);
+    expect(failed).toMatch(/^Failed: check the settings The CA certificate file \/nonexistent\/ca\.pem cannot be read: ENOENT/);
     await form().getByRole('button', { name: 'Cancel' }).click();
 
     // An encrypted client key: named as such until its passphrase is given, then connected.
     await saved.getByRole('button', { name: 'Edit' }).click();
     await form().getByLabel('Client key').fill(tls.encryptedKeyFile);
-    expect(await testForm()).toMatch(/^Failed at config The client key \S+ is encrypted: give its passphrase/);
+    expect(await testForm()).toMatch(/^Failed: check the settings The client key \S+ is encrypted: give its passphrase/);
     await form().getByLabel('Key passphrase').selectOption('env');
     await form().getByLabel('Passphrase variable').fill(PASSPHRASE_VARIABLE);
     const decrypted = await testForm();
-    expect(decrypted, `the connection test said: ${decrypted}`).toMatch(/^Connected/);
+    expect(decrypted, `the connection test said: ${decrypted}`).toMatch(/^✓ Connected to/);
     await screenshot(page, 'kafka-connection-key-passphrase');
     await form().getByRole('button', { name: 'Save' }).click();
     await saved.waitFor();

@@ -344,9 +344,14 @@ describe.runIf(url)('postgres cdc', () => {
 
   it('captures a table without a primary key (null keys) and REPLICA IDENTITY FULL updates and deletes', async () => {
     const keyless = await table('keyless', '(a int, b text)');
-    await admin.query(`ALTER TABLE ${keyless} REPLICA IDENTITY FULL`);
     const slot = newSlot('keyless');
     const sink = new MemorySink();
+    // Without a replica identity, publishing the table would make PostgreSQL refuse its updates
+    // and deletes (the application's too): the capture refuses to publish it and says why.
+    await expect(capture(spec(slot, [keyless]), sink)).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/no replica identity.*refuses UPDATE and DELETE.*REPLICA IDENTITY FULL/) });
+    expect((await admin.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [slot])).rowCount).toBe(0);
+    await admin.query(`UPDATE ${keyless} SET b = b`); // still writable
+    await admin.query(`ALTER TABLE ${keyless} REPLICA IDENTITY FULL`);
     await capture(spec(slot, [keyless]), sink);
     await admin.query(`INSERT INTO ${keyless} VALUES (1, 'x'), (1, 'x')`);
     await admin.query(`UPDATE ${keyless} SET b = 'y' WHERE ctid = (SELECT ctid FROM ${keyless} LIMIT 1)`);

@@ -12,6 +12,11 @@ function bytes(value: number | null): string {
   return `${Math.round(value / 1024)} kB`;
 }
 
+/** No replica identity: publishing the table would make PostgreSQL refuse its updates and deletes (the capture refuses it). */
+export function breaksWrites(table: Pick<PgTableInfo, 'replicaIdentity' | 'primaryKey'>): boolean {
+  return table.replicaIdentity === 'nothing' || (table.replicaIdentity === 'default' && table.primaryKey.length === 0);
+}
+
 export const tableName = (table: Pick<PgTableInfo, 'schema' | 'name'>): string => `${table.schema}.${table.name}`;
 
 export function PostgresDiscovery({
@@ -73,8 +78,8 @@ export function PostgresDiscovery({
                   {table.warning ? (
                     <>
                       {' '}
-                      <span className="pg-warning-mark" title={table.warning} aria-label={table.warning}>
-                        ⚠
+                      <span className={breaksWrites(table) ? 'pg-warning-mark danger' : 'pg-warning-mark'} title={table.warning} aria-label={table.warning}>
+                        {breaksWrites(table) ? '⚠ cannot be published' : '⚠'}
                       </span>{' '}
                       <button className="link-button" disabled={busy} onClick={() => onSetFull(name)} title="ALTER TABLE ... REPLICA IDENTITY FULL: updates and deletes then carry the whole old row">
                         Set FULL

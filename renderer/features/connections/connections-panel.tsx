@@ -229,7 +229,7 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
       {connections.data && connections.data.length === 0 && !draft ? (
         <div className="empty-state">
           <p>No connections yet.</p>
-          <p className="hint">Add a Kafka broker or a CDC database to capture your own events. The demo workspace works without one.</p>
+          <p className="hint">Add a Kafka broker or a CDC database (PostgreSQL, SQL Server) to capture your own events.</p>
         </div>
       ) : null}
       <ul className="connection-list" aria-label="Connections">
@@ -261,10 +261,24 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
   );
 }
 
+/** Where a test stopped, in words (the message says the rest). */
+const STAGE_WORDS: Record<ConnectionTestResult['stage'], string> = {
+  ok: 'Connected',
+  config: 'Failed: check the settings',
+  secret: 'Failed: the secret is not available',
+  dns: 'Failed: host name not found',
+  connect: 'Failed to connect',
+  tls: 'Failed: TLS',
+  auth: 'Failed: credentials refused',
+  permission: 'Failed: permission missing',
+};
+
 function TestResult({ result }: { result: ConnectionTestResult }): JSX.Element {
+  // Messages of a successful test already start "Connected to …": the label is a tick then.
+  const label = result.ok ? (/^connected\b/i.test(result.message) ? '✓' : STAGE_WORDS.ok) : STAGE_WORDS[result.stage];
   return (
     <div className={result.ok ? 'test-result ok' : 'test-result failed'} role="status" data-testid="connection-test-result">
-      <strong>{result.ok ? 'Connected' : `Failed at ${result.stage}`}</strong> <span>{result.message}</span> <span className="dim">({result.elapsedMs} ms)</span>
+      <strong>{label}</strong> <span>{result.message}</span> <span className="dim">({result.elapsedMs} ms)</span>
     </div>
   );
 }
@@ -296,7 +310,7 @@ function ConnectionForm(props: {
       <h3>{draft.id ? `Edit ${draft.name}` : `New ${kindLabels[draft.kind]} connection`}</h3>
       <label>
         Name
-        <input value={draft.name} onChange={(event) => set('name', event.target.value)} placeholder="Local broker" required />
+        <input value={draft.name} onChange={(event) => set('name', event.target.value)} placeholder={draft.kind === 'kafka' ? 'Local broker' : draft.kind === 'postgres' ? 'Shop database' : 'Orders warehouse'} required />
       </label>
       <label>
         Environment

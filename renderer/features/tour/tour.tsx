@@ -19,7 +19,7 @@ const DEMO_STREAM = 'sqlserver:shop.dbo.Customers';
 export const tourSteps: Step[] = [
   {
     title: 'Welcome to Eddy',
-    text: 'This demo workspace holds real-looking change events from a shop database (customers and orders) and call-centre events from a Kafka topic, already captured into the local event log. Nothing to set up. Five short steps show the way from these events to a running pipeline.',
+    text: 'This demo workspace holds real-looking change events from a shop database (customers and orders) and call-centre events from a Kafka topic, already captured into the local event log. Nothing to set up. The tour shows the way from these events to a running pipeline: explore, transform, test, run, export.',
   },
   {
     title: '1 · Explore',

@@ -147,6 +147,23 @@ interface CaptureTable {
   table: string;
   oid: number;
   primaryKey: string[];
+  replicaIdentity: string;
+}
+
+/**
+ * Tables PostgreSQL refuses UPDATE and DELETE on once they are in a publication that publishes
+ * them: no replica identity (NOTHING, or DEFAULT without a primary key). Eddy never adds one to
+ * a publication: that would break the application's writes, not just the capture.
+ */
+function refuseIdentityless(tables: CaptureTable[]): void {
+  const unsafe = tables.filter((table) => table.replicaIdentity === 'nothing' || (table.replicaIdentity === 'default' && table.primaryKey.length === 0));
+  if (unsafe.length === 0) return;
+  const names = unsafe.map((table) => table.name).join(', ');
+  throw new EddyError(
+    'VALIDATION',
+    `${names} ${unsafe.length === 1 ? 'has' : 'have'} no replica identity (no primary key and REPLICA IDENTITY DEFAULT, or NOTHING): once published, PostgreSQL refuses UPDATE and DELETE on ${unsafe.length === 1 ? 'it' : 'them'}, your application's included. Set REPLICA IDENTITY FULL ("Set FULL") or add a primary key, then start again.`,
+    { tables: unsafe.map((table) => table.name) },
+  );
 }
 
 async function loadTypes(client: pg.Client, oids: number[]): Promise<PgTypeRow[]> {
@@ -175,6 +192,7 @@ async function ensurePublication(client: pg.Client, name: string, tables: Captur
   const existing = await client.query<{ puballtables: boolean }>('SELECT puballtables FROM pg_publication WHERE pubname = $1', [name]);
   if (existing.rows.length === 0) {
     if (!create) throw new EddyError('NOT_FOUND', `The publication ${name} does not exist (and creating it was not requested).`);
+    refuseIdentityless(tables);
     try {
       await client.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list}`);
       return;
@@ -189,6 +207,7 @@ async function ensurePublication(client: pg.Client, name: string, tables: Captur
   const missing = tables.filter((table) => !have.has(table.name));
   if (missing.length === 0) return;
   if (!create) throw new EddyError('CONFLICT', `The publication ${name} does not publish ${missing.map((table) => table.name).join(', ')}.`);
+  refuseIdentityless(missing);
   await client.query(`ALTER PUBLICATION ${quoteIdent(name)} ADD TABLE ${missing.map((table) => `${quoteIdent(table.schema)}.${quoteIdent(table.table)}`).join(', ')}`);
 }
 
@@ -355,7 +374,7 @@ class PostgresCapture {
     if (missing.length) throw new EddyError('NOT_FOUND', `No such table in ${this.serverLabel}: ${missing.map((ref) => ref.name).join(', ')} (names are case-sensitive: schema.table).`);
     this.tables = refs.map((ref) => {
       const table = found.find((candidate) => candidate.schema === ref.schema && candidate.name === ref.table)!;
-      return { name: ref.name, schema: ref.schema, table: ref.table, oid: table.oid, primaryKey: table.primaryKey };
+      return { name: ref.name, schema: ref.schema, table: ref.table, oid: table.oid, primaryKey: table.primaryKey, replicaIdentity: table.replicaIdentity };
     });
   }
 
