@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import type { CommandTable, EventTable } from '../contract-kit.js';
 import { KafkaProfileSchema } from './connections.js';
-import { HeaderSchema } from '../events.js';
+import { HeaderSchema, JsonValueSchema } from '../events.js';
 
 // ---------------------------------------------------------------------------------------------
 // Connections
@@ -294,6 +294,46 @@ export const KafkaProduceFileRequestSchema = z
   .strict()
   .refine((request) => (request.path === undefined) !== (request.text === undefined), 'give exactly one of path and text');
 
+// ---------------------------------------------------------------------------------------------
+// Peek: read a topic's messages to look at them, without a consumer group and without storing them
+
+export const KafkaPeekRequestSchema = z
+  .object({
+    connection: KafkaConnectionSchema,
+    topic: TopicName,
+    /** Only these partitions (all when absent or empty). */
+    partitions: z.array(z.number().int().min(0)).max(10_000).optional(),
+    /** Where to read from: `newest` (and `last`) show the latest messages, the others read forward from there. */
+    start: KafkaStartSchema.default({ kind: 'newest' }),
+    limit: z.number().int().min(1).max(500).default(50),
+  })
+  .strict();
+
+export const KafkaPeekMessageSchema = z.object({
+  partition: z.number(),
+  offset: z.number(),
+  timestamp: z.number(),
+  /** Decoded as a capture decodes it (decode.ts): text, JSON or base64 with a note. */
+  key: JsonValueSchema.nullable(),
+  value: JsonValueSchema.nullable(),
+  valueBytes: z.string().optional(),
+  headers: z.array(HeaderSchema),
+  /** Bytes of key, value and headers as they are in Kafka. */
+  size: z.number(),
+  decodeError: z.string().optional(),
+  op: z.string().optional(),
+});
+export type KafkaPeekMessage = z.infer<typeof KafkaPeekMessageSchema>;
+
+export const KafkaPeekResultSchema = z.object({
+  topic: z.string(),
+  messages: z.array(KafkaPeekMessageSchema),
+  /** Why fewer messages than asked came back, when it is not simply the end of the partitions. */
+  note: z.string().optional(),
+  at: z.number(),
+});
+export type KafkaPeekResult = z.infer<typeof KafkaPeekResultSchema>;
+
 export const KafkaCreateTopicRequestSchema = z
   .object({
     connection: KafkaConnectionSchema,
@@ -332,6 +372,8 @@ export const kafkaCommands = {
     response: KafkaTopicDetailSchema,
   },
   createKafkaTopic: { request: KafkaCreateTopicRequestSchema, response: z.object({ created: z.boolean() }) },
+  /** Reads up to `limit` messages of a topic to show them (no group, nothing stored); read_committed. */
+  peekKafkaTopic: { request: KafkaPeekRequestSchema, response: KafkaPeekResultSchema },
   listKafkaGroups: {
     request: z.object({ connection: KafkaConnectionSchema, withLag: z.boolean().default(true) }).strict(),
     response: z.object({ groups: z.array(KafkaGroupSummarySchema), at: z.number() }),

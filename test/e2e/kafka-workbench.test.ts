@@ -76,6 +76,30 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await screenshot(page, 'kafka-topics');
   });
 
+  it('reads a topic\'s messages without capturing them: the newest first, then forward from an offset of one partition', async () => {
+    const detail = page.getByTestId('kafka-topic-detail');
+    await detail.getByRole('tab', { name: 'Messages' }).click();
+    const summary = page.getByTestId('kafka-messages-summary');
+    await summary.filter({ hasText: /^50 message\(s\), newest first/ }).waitFor();
+    const rows = page.locator('.kafka-message-table tbody tr');
+    expect(await rows.count()).toBe(50);
+    // Every tenth record is plain text (stored with a note); the rest are JSON orders.
+    await page.getByLabel('Messages partition').selectOption('1');
+    await page.getByLabel('Messages from').selectOption('offset');
+    await page.getByLabel('Messages offset').fill('9');
+    await page.getByLabel('Messages limit').selectOption('20');
+    await page.getByRole('button', { name: 'Read', exact: true }).click();
+    await summary.filter({ hasText: /^20 message\(s\) ·/ }).waitFor();
+    const first = page.locator('.kafka-message-table tbody tr').first();
+    expect(await first.getAttribute('data-message')).toBe('1/9');
+    await first.click();
+    const opened = page.getByTestId('kafka-message-detail');
+    await opened.waitFor();
+    expect(await opened.innerText()).toContain('Partition 1, offset 9');
+    await screenshot(page, 'kafka-messages');
+    await detail.getByRole('tab', { name: 'Partitions & configs' }).click();
+  });
+
   it('creates a topic with partitions, cleanup policy and retention, and shows it', async () => {
     await page.getByRole('button', { name: 'New topic' }).click();
     const form = page.getByRole('form', { name: 'New topic' });

@@ -131,6 +131,55 @@ describe.runIf(brokers)('kafka explore', () => {
     await expect(engine.call('describeKafkaGroup', { connection, groupId: 'eddy-test-no-such-group' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('peeks at messages without a group and without storing them: newest first, or forward from the oldest, an offset or a time', async () => {
+    const keys = (messages: { key: unknown }[]): unknown[] => messages.map((message) => message.key);
+    const newest = await engine.call('peekKafkaTopic', { connection, topic, limit: 6 });
+    expect(newest.messages).toHaveLength(6);
+    expect(new Set(keys(newest.messages))).toEqual(new Set(['p0-98', 'p0-99', 'p1-148', 'p1-149', 'p2-198', 'p2-199']));
+    const times = newest.messages.map((message) => message.timestamp);
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(newest.messages.find((message) => message.key === 'p1-149')).toMatchObject({ partition: 1, offset: 149, value: { index: 149 }, timestamp: now - 10_000 });
+
+    const oldest = await engine.call('peekKafkaTopic', { connection, topic, partitions: [1], start: { kind: 'oldest' }, limit: 3 });
+    expect(oldest.messages.map((message) => [message.partition, message.offset, message.key])).toEqual([
+      [1, 0, 'p1-0'],
+      [1, 1, 'p1-1'],
+      [1, 2, 'p1-2'],
+    ]);
+    const fromOffset = await engine.call('peekKafkaTopic', { connection, topic, partitions: [1], start: { kind: 'offset', offset: 120 }, limit: 5 });
+    expect(fromOffset.messages.map((message) => message.offset)).toEqual([120, 121, 122, 123, 124]);
+    const fromTime = await engine.call('peekKafkaTopic', { connection, topic, partitions: [2], start: { kind: 'timestamp', timestamp: now - 15_000 }, limit: 3 });
+    expect(keys(fromTime.messages)).toEqual(['p2-194', 'p2-195', 'p2-196']);
+    await expect(engine.call('peekKafkaTopic', { connection, topic, partitions: [7] })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // Decoded as a capture would store them: text and bytes with their notes, Debezium envelopes with their op.
+    const mixed = uniqueTopic('peek-mixed');
+    await createTopic(kafka, mixed, 1);
+    try {
+      await produceAll(kafka, mixed, [
+        { key: 'bin', value: Buffer.from([0xff, 0x00, 0xfe]) },
+        { key: 'text', value: 'plain words' },
+        { key: 'cdc', value: JSON.stringify({ before: null, after: { id: 1 }, op: 'c', source: { connector: 'postgresql' } }) },
+      ]);
+      const peeked = await engine.call('peekKafkaTopic', { connection, topic: mixed, start: { kind: 'oldest' } });
+      expect(peeked.messages.map((message) => message.key)).toEqual(['bin', 'text', 'cdc']);
+      expect(peeked.messages[0]).toMatchObject({ value: null, valueBytes: Buffer.from([0xff, 0x00, 0xfe]).toString('base64'), decodeError: expect.stringMatching(/bytes/) });
+      expect(peeked.messages[1]).toMatchObject({ value: 'plain words', decodeError: expect.stringMatching(/text/i) });
+      expect(peeked.messages[2]).toMatchObject({ op: 'c', value: { after: { id: 1 } } });
+      // Nothing was stored and no group was left behind.
+      expect((await engine.call('listStreams', {})).some((stream) => stream.stream === `kafka:${mixed}`)).toBe(false);
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        expect((await admin.listGroups()).groups.filter((group) => group.groupId.includes(mixed))).toEqual([]);
+      } finally {
+        await admin.disconnect();
+      }
+    } finally {
+      await deleteTopics(kafka, [mixed]);
+    }
+  });
+
   it('samples lag over time while leased, and stops when asked', async () => {
     const samples: { samplerId: string; sample: { totalLag: number | null; at: number } }[] = [];
     const stopListening = engine.on('onKafkaLagSample', (payload) => samples.push(payload));

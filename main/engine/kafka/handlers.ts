@@ -13,6 +13,7 @@ import { KafkaClientCache, toKafkaError } from './client-cache.js';
 import { kafkaStream, NOTE_OVER_LIMIT } from './decode.js';
 import { describeGroup, describeTopic, listGroups, listTopics } from './explore.js';
 import { LagSamplers } from './lag-sampler.js';
+import { peekTopic } from './peek.js';
 import { produceFile, produceOne, replayToTopic } from './produce.js';
 import { Partitioners, type Admin } from 'kafkajs';
 
@@ -138,6 +139,9 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
         });
         return { created };
       }),
+
+    peekKafkaTopic: ({ connection, topic, partitions, start, limit }) =>
+      clients.use(connection, `Reading messages of "${topic}"`, async (handle) => peekTopic(await handle.admin(), handle.raw(), { topic, partitions, start, limit })),
 
     listKafkaGroups: ({ connection, withLag }) =>
       clients.use(connection, 'Listing consumer groups', async (handle) => ({ groups: await listGroups(await handle.admin(), handle.raw(), withLag), at: Date.now() })),

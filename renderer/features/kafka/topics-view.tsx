@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
 import { configInWords } from './config-values';
+import { TopicMessages } from './topic-messages';
 import { connectionKey, formatCount, formatTime, messageOf, useEngineLoad } from './kafka-hooks';
 
 const LIST_REFRESH_MS = 15_000;
@@ -192,6 +193,7 @@ function NewTopicForm({ connection, brokers, onCancel, onCreated }: { connection
 function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: KafkaConnection; topic: string; onCapture: (topic: string, partitions: number[]) => void; onProduce: (topic: string) => void }): JSX.Element {
   const detail = useEngineLoad<KafkaTopicDetail>(() => engine.describeKafkaTopic({ connection, topic }), `${connectionKey(connection)}:${topic}`);
   const [showDefaults, setShowDefaults] = useState(false);
+  const [view, setView] = useState<'partitions' | 'messages'>('partitions');
   const [chosen, setChosen] = useState<Set<number>>(new Set());
   if (detail.error && !detail.data) {
     return (
@@ -227,61 +229,75 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
           ↻
         </button>
       </div>
-      <table className="kafka-table">
-        <thead>
-          <tr>
-            <th title="Choose partitions to capture (none: all)">✓</th>
-            <th className="num">Partition</th>
-            <th className="num">Leader</th>
-            <th>Replicas</th>
-            <th>In sync</th>
-            <th className="num">Low</th>
-            <th className="num">High</th>
-            <th className="num">Messages</th>
-          </tr>
-        </thead>
-        <tbody>
-          {data.partitions.map((partition) => (
-            <tr key={partition.partition} className={partition.isr.length < partition.replicas.length ? 'kafka-row-warn' : ''}>
-              <td>
-                <input type="checkbox" aria-label={`Partition ${partition.partition}`} checked={chosen.has(partition.partition)} onChange={() => toggle(partition.partition)} />
-              </td>
-              <td className="num">{partition.partition}</td>
-              <td className="num">{partition.leader}</td>
-              <td className="mono">{partition.replicas.join(', ')}</td>
-              <td className="mono">{partition.isr.join(', ')}</td>
-              <td className="num">{formatCount(partition.low)}</td>
-              <td className="num">{formatCount(partition.high)}</td>
-              <td className="num">{formatCount(partition.messages)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <div className="kafka-toolbar">
-        <h3>Configs</h3>
-        <label className="kafka-check">
-          <input type="checkbox" checked={showDefaults} onChange={(event) => setShowDefaults(event.target.checked)} /> show defaults
-        </label>
+      <div className="kafka-tabs" role="tablist" aria-label="Topic views">
+        <button role="tab" aria-selected={view === 'partitions'} className={view === 'partitions' ? 'toggle active' : 'toggle'} onClick={() => setView('partitions')}>
+          Partitions &amp; configs
+        </button>
+        <button role="tab" aria-selected={view === 'messages'} className={view === 'messages' ? 'toggle active' : 'toggle'} onClick={() => setView('messages')}>
+          Messages
+        </button>
       </div>
-      <table className="kafka-table kafka-configs" data-testid="kafka-configs">
-        <tbody>
-          {configs.map((entry) => (
-            <tr key={entry.name} className={entry.isDefault ? 'dim' : ''}>
-              <td className="mono">{entry.name}</td>
-              <td className="mono">
-                {entry.isSensitive ? '••••••' : (entry.value ?? '—')}
-                {entry.isSensitive ? null : <ConfigWords name={entry.name} value={entry.value} />}
-              </td>
-              <td className="hint">{entry.source}</td>
-            </tr>
-          ))}
-          {configs.length === 0 ? (
+      {view === 'messages' ? (
+        <TopicMessages connection={connection} topic={data.name} partitions={data.partitions.map((partition) => partition.partition)} />
+      ) : (
+        <>
+        <table className="kafka-table">
+          <thead>
             <tr>
-              <td className="hint">Every config has its default value.</td>
+              <th title="Choose partitions to capture (none: all)">✓</th>
+              <th className="num">Partition</th>
+              <th className="num">Leader</th>
+              <th>Replicas</th>
+              <th>In sync</th>
+              <th className="num">Low</th>
+              <th className="num">High</th>
+              <th className="num">Messages</th>
             </tr>
-          ) : null}
-        </tbody>
-      </table>
+          </thead>
+          <tbody>
+            {data.partitions.map((partition) => (
+              <tr key={partition.partition} className={partition.isr.length < partition.replicas.length ? 'kafka-row-warn' : ''}>
+                <td>
+                  <input type="checkbox" aria-label={`Partition ${partition.partition}`} checked={chosen.has(partition.partition)} onChange={() => toggle(partition.partition)} />
+                </td>
+                <td className="num">{partition.partition}</td>
+                <td className="num">{partition.leader}</td>
+                <td className="mono">{partition.replicas.join(', ')}</td>
+                <td className="mono">{partition.isr.join(', ')}</td>
+                <td className="num">{formatCount(partition.low)}</td>
+                <td className="num">{formatCount(partition.high)}</td>
+                <td className="num">{formatCount(partition.messages)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <div className="kafka-toolbar">
+          <h3>Configs</h3>
+          <label className="kafka-check">
+            <input type="checkbox" checked={showDefaults} onChange={(event) => setShowDefaults(event.target.checked)} /> show defaults
+          </label>
+        </div>
+        <table className="kafka-table kafka-configs" data-testid="kafka-configs">
+          <tbody>
+            {configs.map((entry) => (
+              <tr key={entry.name} className={entry.isDefault ? 'dim' : ''}>
+                <td className="mono">{entry.name}</td>
+                <td className="mono">
+                  {entry.isSensitive ? '••••••' : (entry.value ?? '—')}
+                  {entry.isSensitive ? null : <ConfigWords name={entry.name} value={entry.value} />}
+                </td>
+                <td className="hint">{entry.source}</td>
+              </tr>
+            ))}
+            {configs.length === 0 ? (
+              <tr>
+                <td className="hint">Every config has its default value.</td>
+              </tr>
+            ) : null}
+          </tbody>
+        </table>
+        </>
+      )}
     </div>
   );
 }
