@@ -63,6 +63,11 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     // Testing the saved profile from the list reaches the broker as well.
     await saved.getByRole('button', { name: 'Test' }).click();
     await saved.getByTestId('connection-test-result').getByText('✓', { exact: true }).waitFor({ timeout: 60_000 });
+    // The Kafka view opens on the connection just saved and lists its topics.
+    await page.getByRole('button', { name: 'Kafka', exact: true }).click();
+    await expect.poll(() => page.getByLabel('Kafka connection').locator('option:checked').innerText(), { timeout: 15_000 }).toContain('Local broker');
+    await page.getByTestId('kafka-topics').waitFor();
+    await page.getByRole('button', { name: 'Connections', exact: true }).click();
   });
 
   const profileFile = (id: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(workspace, 'connections', `${id}.json`), 'utf8')) as Record<string, unknown>;

@@ -183,7 +183,16 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
   const save = async (): Promise<void> => {
     if (!draft) return;
     try {
-      await engine.saveConnection({ profile: await profileFrom(draft) });
+      const profile = await profileFrom(draft);
+      await engine.saveConnection({ profile });
+      // The Kafka view opens on the connection just saved (it remembers its choice the same way).
+      if (profile.kind === 'kafka') {
+        try {
+          localStorage.setItem('eddy.kafka.connection', profile.id);
+        } catch {
+          // No storage (private mode): the Kafka view keeps its own choice.
+        }
+      }
       setDraft(undefined);
       setError(undefined);
       connections.reload();

@@ -229,7 +229,7 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
           ↻
         </button>
       </div>
-      <div className="kafka-tabs" role="tablist" aria-label="Topic views">
+      <div className="kafka-topic-tabs" role="tablist" aria-label="Topic views">
         <button role="tab" aria-selected={view === 'partitions'} className={view === 'partitions' ? 'toggle active' : 'toggle'} onClick={() => setView('partitions')}>
           Partitions &amp; configs
         </button>
