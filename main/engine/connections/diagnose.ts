@@ -106,6 +106,12 @@ export function diagnoseConnectionError(error: unknown, target: string): { stage
   if ([...codes].some((code) => TLS_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL')) || /certificate|SSL|TLS/i.test(text)) {
     return { stage: 'tls', message: `The TLS handshake with ${target} failed: ${text}. ${tlsAdvice(codes, text)}` };
   }
+  if (errorChain(error).some((entry) => (entry as { name?: unknown }).name === 'KafkaJSConnectionClosedError') || /^(Connection error: )?Closed connection$/.test(text)) {
+    return {
+      stage: 'connect',
+      message: `${target} closed the connection before answering: the port may not be a Kafka listener, or the listener expects TLS or SASL this connection does not use (or a firewall cut it).`,
+    };
+  }
   if (has('3D000')) {
     return { stage: 'config', message: `${target} is reachable, but ${text}: check the database name in the connection.` };
   }

@@ -59,11 +59,19 @@ export function StreamList({ engineReady }: { engineReady: boolean }): JSX.Eleme
               <button className={stats.stream === selected ? 'stream selected' : 'stream'} onClick={() => openStream(stats.stream)} data-stream={stats.stream} title={stats.stream}>
                 <span className="stream-head">
                   <span className={`badge ${label.kind}`}>{label.kind}</span>
-                  <span className="stream-name">{label.name}</span>
+                  <span className="stream-name">
+                    {/* Long names wrap after a dot (schema.table), not in the middle of a word. */}
+                    {label.name.split(/(?<=\.)/).map((part, index) => (
+                      <span key={index}>
+                        {index > 0 ? <wbr /> : null}
+                        {part}
+                      </span>
+                    ))}
+                  </span>
                 </span>
                 <span className="stream-meta">
                   {formatCount(stats.count)} events · {formatBytes(stats.bytes)}
-                  {stats.rate > 0 ? <span className="rate"> · {stats.rate < 10 ? stats.rate.toFixed(1) : formatCount(Math.round(stats.rate))}/s</span> : null}
+                  {stats.rate > 0 ? <span className="rate" title="Events stored per second, averaged over the last minute (0 once the stream is idle)"> · {stats.rate < 10 ? stats.rate.toFixed(1) : formatCount(Math.round(stats.rate))}/s over 1 min</span> : null}
                 </span>
                 <span className="stream-meta">
                   {formatTime(stats.firstEventTime)} → {formatTime(stats.lastEventTime)}

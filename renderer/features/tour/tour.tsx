@@ -8,7 +8,7 @@ import { openStream, ui, useUi } from '../../app/ui-state';
 interface Step {
   title: string;
   text: string;
-  /** CSS selector of what the step points at; none: centred. */
+  /** CSS selector of what the step points at; none: the lower right corner. */
   anchor?: string;
   /** Runs when the step opens (e.g. open the stream it talks about). */
   enter?: () => void;
@@ -123,7 +123,8 @@ export function Tour({ isDemo }: { isDemo: boolean }): JSX.Element | null {
   if (!active) return null;
   const last = index >= tourSteps.length - 1;
   const width = 360;
-  let style: CSSProperties = { width, left: `calc(50% - ${width / 2}px)`, top: '22%' };
+  // Unanchored (the welcome): in the lower right corner, clear of the welcome page's text and buttons.
+  let style: CSSProperties = { width, right: 24, bottom: 48 };
   if (rect) {
     const room = window.innerWidth - rect.right;
     const left = room > width + 24 ? rect.right + 14 : Math.max(12, Math.min(window.innerWidth - width - 12, rect.left));

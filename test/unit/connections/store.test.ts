@@ -74,8 +74,16 @@ describe('diagnoseConnectionError', () => {
     [new Error('SASL SCRAM SHA512 authentication failed'), 'auth'],
     [error('42501', 'permission denied for table orders'), 'permission'],
     [{ originalError: error('ECONNREFUSED') }, 'connect'],
+    [error('3D000', 'database "nodb" does not exist'), 'config'],
   ])('classifies %s as %s', (failure, stage) => {
     expect(diagnoseConnectionError(failure, 'db:5432').stage).toBe(stage);
+  });
+
+  it('says what a connection closed before any answer may mean', () => {
+    const closed = Object.assign(new Error('Closed connection'), { name: 'KafkaJSConnectionClosedError' });
+    const { stage, message } = diagnoseConnectionError(closed, '10.255.255.1:9092');
+    expect(stage).toBe('connect');
+    expect(message).toMatch(/^10\.255\.255\.1:9092 closed the connection before answering: the port may not be a Kafka listener, or the listener expects TLS or SASL/);
   });
 
   // The texts Node 20 and kafkajs 2.2.4 gave against the test broker's TLS listener (kafkajs wraps
