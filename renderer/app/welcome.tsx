@@ -14,6 +14,8 @@ export function Welcome({ info }: { info: AppInfo | undefined }): JSX.Element {
   const list = streams.list ?? [];
   const total = list.reduce((sum, item) => sum + item.count, 0);
   const first = list.find((item) => item.stream.includes('Customers')) ?? list[0];
+  // Known to be empty (not merely still loading): point at capturing first.
+  const empty = streams.list !== undefined && list.length === 0 && !info?.workspace.isDemo;
   return (
     <div className="welcome" data-testid="welcome">
       <h1>{info?.workspace.name ?? 'Eddy'}</h1>
@@ -28,6 +30,12 @@ export function Welcome({ info }: { info: AppInfo | undefined }): JSX.Element {
         </p>
       ) : null}
       <ol className="steps">
+        {empty ? (
+          <li>
+            <strong>Capture</strong> events first: <button className="link-button" onClick={() => ui.set({ activity: 'connections' })}>add a connection</button> to a Kafka broker or a CDC database, then capture from the{' '}
+            <button className="link-button" onClick={() => ui.set({ activity: 'kafka' })}>Kafka</button> or <button className="link-button" onClick={() => ui.set({ activity: 'cdc' })}>Change data capture</button> view (or import a JSON Lines file, below).
+          </li>
+        ) : null}
         <li>
           <strong>Explore</strong> the captured events: {first ? <button className="link-button" onClick={() => openStream(first.stream)}>open {first.stream}</button> : 'pick a stream on the left'}, filter them, and see each change’s before and after.
         </li>
@@ -44,11 +52,23 @@ export function Welcome({ info }: { info: AppInfo | undefined }): JSX.Element {
           <strong>Export</strong> events as JSON Lines or CSV, or <button className="link-button" onClick={() => openImportDialog()}>import a JSON Lines file</button>.
         </li>
       </ol>
+      {/* An empty workspace starts with a connection; the demo with the tour. */}
       <p>
-        <button className="primary" onClick={startTour}>
-          Start the guided tour
-        </button>{' '}
-        <button onClick={() => ui.set({ activity: 'connections' })}>Add a connection</button>
+        {empty ? (
+          <>
+            <button className="primary" onClick={() => ui.set({ activity: 'connections' })}>
+              Add a connection
+            </button>{' '}
+            <button onClick={startTour}>Start the guided tour</button>
+          </>
+        ) : (
+          <>
+            <button className="primary" onClick={startTour}>
+              Start the guided tour
+            </button>{' '}
+            <button onClick={() => ui.set({ activity: 'connections' })}>Add a connection</button>
+          </>
+        )}
       </p>
       <table className="shortcuts" aria-label="Keyboard shortcuts">
         <tbody>

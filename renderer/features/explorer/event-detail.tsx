@@ -9,6 +9,7 @@ import { formatTime } from './format';
 import { HEX_LIMIT, hexDump } from './hex';
 import { JsonTree, type FieldActions } from './json-tree';
 import { changeSummary, connectorOf } from './change-summary';
+import { HeadersTable } from './headers-table';
 
 type DetailTab = 'changes' | 'tree' | 'raw' | 'hex' | 'headers';
 
@@ -108,22 +109,7 @@ export function EventDetail({ event, actions, onClose }: { event: StoredEvent; a
             {bytes.length > HEX_LIMIT ? <p className="dim">First {HEX_LIMIT / 1024} KB of {bytes.length.toLocaleString('en')} bytes.</p> : null}
           </>
         ) : null}
-        {current === 'headers' ? (
-          event.headers.length === 0 ? (
-            <p className="dim">This event has no headers.</p>
-          ) : (
-            <table className="kv">
-              <tbody>
-                {event.headers.map((header, index) => (
-                  <tr key={index}>
-                    <td className="mono">{header.key}</td>
-                    <td className="mono">{header.value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )
-        ) : null}
+        {current === 'headers' ? <HeadersTable headers={event.headers} className="kv" empty={<p className="dim">This event has no headers.</p>} /> : null}
       </div>
     </aside>
   );

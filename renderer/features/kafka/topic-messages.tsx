@@ -5,6 +5,7 @@ import { useEffect, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaPeekMessage, KafkaPeekResult } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
 import { keyPreview, preview } from '../explorer/format';
+import { HeadersTable } from '../explorer/headers-table';
 import { formatTime, localInputToMs, messageOf } from './kafka-hooks';
 
 type From = 'newest' | 'oldest' | 'offset' | 'timestamp';
@@ -140,20 +141,7 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
           </h3>
           {open.decodeError ? <p className="kafka-warn">{open.decodeError}</p> : null}
           <pre className="kafka-value">{open.value !== null ? JSON.stringify(open.value, null, 2) : open.valueBytes !== undefined ? `base64: ${open.valueBytes}` : 'null (tombstone)'}</pre>
-          {open.headers.length > 0 ? (
-            <table className="kafka-table">
-              <tbody>
-                {open.headers.map((header, index) => (
-                  <tr key={index}>
-                    <td className="mono">{header.key}</td>
-                    <td className="mono">{header.value}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          ) : (
-            <p className="hint">No headers.</p>
-          )}
+          <HeadersTable headers={open.headers} className="kafka-table" empty={<p className="hint">No headers.</p>} />
         </div>
       ) : null}
     </div>
