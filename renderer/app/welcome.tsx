@@ -33,7 +33,14 @@ export function Welcome({ info }: { info: AppInfo | undefined }): JSX.Element {
         {empty ? (
           <li>
             <strong>Capture</strong> events first: <button className="link-button" onClick={() => ui.set({ activity: 'connections' })}>add a connection</button> to a Kafka broker or a CDC database, then capture from the{' '}
-            <button className="link-button" onClick={() => ui.set({ activity: 'kafka' })}>Kafka</button> or <button className="link-button" onClick={() => ui.set({ activity: 'cdc' })}>Change data capture</button> view (or import a JSON Lines file, below).
+            <button className="link-button" onClick={() => ui.set({ activity: 'kafka' })}>
+              Kafka view
+            </button>{' '}
+            or the{' '}
+            <button className="link-button" onClick={() => ui.set({ activity: 'cdc' })}>
+              change data capture view
+            </button>{' '}
+            (or import a JSON Lines file, below).
           </li>
         ) : null}
         <li>
