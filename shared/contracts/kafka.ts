@@ -334,6 +334,34 @@ export const KafkaPeekResultSchema = z.object({
 });
 export type KafkaPeekResult = z.infer<typeof KafkaPeekResultSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Consumer group administration (Kafka allows both only while the group has no active member)
+
+export const KafkaResetTargetSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('earliest') }).strict(),
+  z.object({ kind: z.literal('latest') }).strict(),
+  z.object({ kind: z.literal('offset'), offset: z.number().int().min(0) }).strict(),
+  z.object({ kind: z.literal('timestamp'), timestamp: z.number().int().min(0) }).strict(),
+]);
+
+export const KafkaResetOffsetsRequestSchema = z
+  .object({
+    connection: KafkaConnectionSchema,
+    groupId: GroupId,
+    topic: TopicName,
+    /** Only these partitions (all of the topic's when absent or empty). */
+    partitions: z.array(z.number().int().min(0)).max(10_000).optional(),
+    to: KafkaResetTargetSchema,
+  })
+  .strict();
+
+export const KafkaResetOffsetsResultSchema = z.object({
+  groupId: z.string(),
+  topic: z.string(),
+  /** Per partition: the committed offset before (null: none) and after. */
+  partitions: z.array(z.object({ partition: z.number(), from: z.number().nullable(), to: z.number() })),
+});
+
 export const KafkaCreateTopicRequestSchema = z
   .object({
     connection: KafkaConnectionSchema,
@@ -372,6 +400,10 @@ export const kafkaCommands = {
     response: KafkaTopicDetailSchema,
   },
   createKafkaTopic: { request: KafkaCreateTopicRequestSchema, response: z.object({ created: z.boolean() }) },
+  /** Moves an empty group's committed offsets on a topic (earliest, latest, an offset or a time); refused while the group has members. */
+  resetKafkaGroupOffsets: { request: KafkaResetOffsetsRequestSchema, response: KafkaResetOffsetsResultSchema },
+  /** Deletes an empty group (its committed offsets); refused while it has members. */
+  deleteKafkaGroup: { request: z.object({ connection: KafkaConnectionSchema, groupId: GroupId }).strict(), response: z.object({ deleted: z.boolean() }) },
   /** Reads up to `limit` messages of a topic to show them (no group, nothing stored); read_committed. */
   peekKafkaTopic: { request: KafkaPeekRequestSchema, response: KafkaPeekResultSchema },
   listKafkaGroups: {

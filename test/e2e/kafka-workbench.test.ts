@@ -178,6 +178,28 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await screenshot(page, 'kafka-group-lag');
   });
 
+  it('resets the empty group\'s offsets to the latest, then deletes the group', async () => {
+    const detail = page.getByTestId('kafka-group-detail');
+    await detail.getByRole('button', { name: 'Reset offsets…' }).click();
+    const form = page.getByRole('form', { name: 'Reset offsets' });
+    await form.getByLabel('Reset to', { exact: true }).selectOption('latest');
+    await screenshot(page, 'kafka-group-reset');
+    await form.getByRole('button', { name: 'Reset offsets' }).click();
+    await page.getByTestId('kafka-group-action').filter({ hasText: `Offsets of ${topic} reset: 0: 100 → 300, 1: 200 → 300, 2: 300 → 300.` }).waitFor();
+    const table = page.getByTestId('kafka-lag-table');
+    await expect.poll(() => table.locator(`[data-partition="${topic}/0"]`).innerText(), { timeout: 15_000 }).toMatch(/300\s+300\s+0/);
+    page.once('dialog', (dialog) => void dialog.accept());
+    await detail.getByRole('button', { name: 'Delete group…' }).click();
+    await page.locator(`[data-group="${groupId}"]`).waitFor({ state: 'detached' });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      expect((await admin.listGroups()).groups.map((group) => group.groupId)).not.toContain(groupId);
+    } finally {
+      await admin.disconnect();
+    }
+  });
+
   it('validates JSON before producing, then sends; replays the captured stream to another topic', async () => {
     await page.getByRole('tab', { name: 'Produce & replay' }).click();
     const form = page.getByRole('form', { name: 'Produce a message' });

@@ -131,6 +131,48 @@ describe.runIf(brokers)('kafka explore', () => {
     await expect(engine.call('describeKafkaGroup', { connection, groupId: 'eddy-test-no-such-group' })).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('resets an empty group\'s offsets to earliest, an offset, a time and latest, deletes it, and refuses both while a group has members', async () => {
+    const admin = kafka.admin();
+    await admin.connect();
+    const own = `${groupId}-admin`;
+    const committedNow = async (): Promise<number[]> =>
+      ((await admin.fetchOffsets({ groupId: own, topics: [topic] }))[0]?.partitions ?? []).sort((a, b) => a.partition - b.partition).map((entry) => Number(entry.offset));
+    try {
+      await admin.setOffsets({ groupId: own, topic, partitions: [10, 20, 30].map((offset, partition) => ({ partition, offset: String(offset) })) });
+      const earliest = await engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, to: { kind: 'earliest' } });
+      expect(earliest.partitions).toEqual([
+        { partition: 0, from: 10, to: 0 },
+        { partition: 1, from: 20, to: 0 },
+        { partition: 2, from: 30, to: 0 },
+      ]);
+      expect(await committedNow()).toEqual([0, 0, 0]);
+      const oneOffset = await engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, partitions: [1], to: { kind: 'offset', offset: 120 } });
+      expect(oneOffset.partitions).toEqual([{ partition: 1, from: 0, to: 120 }]);
+      // Past the end is the end.
+      expect((await engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, partitions: [0], to: { kind: 'offset', offset: 1000 } })).partitions).toEqual([{ partition: 0, from: 0, to: 100 }]);
+      // The first record at or after the time: partition 2's record 194 was written 15 s before `now`.
+      expect((await engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, partitions: [2], to: { kind: 'timestamp', timestamp: now - 15_000 } })).partitions).toEqual([{ partition: 2, from: 0, to: 194 }]);
+      expect(await committedNow()).toEqual([100, 120, 194]);
+      await engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, to: { kind: 'latest' } });
+      expect(await committedNow()).toEqual(counts);
+      await expect(engine.call('resetKafkaGroupOffsets', { connection, groupId: own, topic, partitions: [9], to: { kind: 'latest' } })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+      expect(await engine.call('deleteKafkaGroup', { connection, groupId: own })).toEqual({ deleted: true });
+      expect((await admin.listGroups()).groups.map((group) => group.groupId)).not.toContain(own);
+      await expect(engine.call('deleteKafkaGroup', { connection, groupId: own })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+      // The lag test's group has an active member: Kafka would refuse, Eddy says why first.
+      if (member) {
+        const busy = { code: 'CONFLICT', message: expect.stringMatching(/1 active member.*Stop its consumers first/) };
+        await expect(engine.call('resetKafkaGroupOffsets', { connection, groupId, topic, to: { kind: 'earliest' } })).rejects.toMatchObject(busy);
+        await expect(engine.call('deleteKafkaGroup', { connection, groupId })).rejects.toMatchObject(busy);
+      }
+    } finally {
+      await admin.deleteGroups([own]).catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
+
   it('peeks at messages without a group and without storing them: newest first, or forward from the oldest, an offset or a time', async () => {
     const keys = (messages: { key: unknown }[]): unknown[] => messages.map((message) => message.key);
     const newest = await engine.call('peekKafkaTopic', { connection, topic, limit: 6 });

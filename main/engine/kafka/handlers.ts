@@ -13,6 +13,7 @@ import { KafkaClientCache, toKafkaError } from './client-cache.js';
 import { kafkaStream, NOTE_OVER_LIMIT } from './decode.js';
 import { describeGroup, describeTopic, listGroups, listTopics } from './explore.js';
 import { LagSamplers } from './lag-sampler.js';
+import { deleteGroup, resetGroupOffsets } from './group-admin.js';
 import { peekTopic } from './peek.js';
 import { produceFile, produceOne, replayToTopic } from './produce.js';
 import { Partitioners, type Admin } from 'kafkajs';
@@ -139,6 +140,11 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
         });
         return { created };
       }),
+
+    resetKafkaGroupOffsets: ({ connection, ...request }) =>
+      clients.use(connection, `Resetting the offsets of group "${request.groupId}"`, async (handle) => resetGroupOffsets(await handle.admin(), request)),
+
+    deleteKafkaGroup: ({ connection, groupId }) => clients.use(connection, `Deleting group "${groupId}"`, async (handle) => deleteGroup(await handle.admin(), groupId)),
 
     peekKafkaTopic: ({ connection, topic, partitions, start, limit }) =>
       clients.use(connection, `Reading messages of "${topic}"`, async (handle) => peekTopic(await handle.admin(), handle.raw(), { topic, partitions, start, limit })),

@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaGroupDetail, KafkaLagSample } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
-import { connectionKey, formatCount, formatDuration, formatTime, messageOf, useEngineLoad } from './kafka-hooks';
+import { connectionKey, formatCount, formatDuration, formatTime, localInputToMs, messageOf, useEngineLoad } from './kafka-hooks';
 import { LagChart } from './lag-chart';
 
 const SAMPLE_MS = 5000;
@@ -66,7 +66,20 @@ export function GroupsView({ connection }: { connection: KafkaConnection }): JSX
         {groups.data && list.length === 0 ? <p className="hint kafka-pad">No consumer groups.</p> : groups.loading && !groups.data ? <p className="hint kafka-pad">Loading groups…</p> : null}
       </section>
       <section className="kafka-detail" aria-label="Group detail">
-        {selected ? <GroupDetail key={selected} connection={connection} groupId={selected} /> : <div className="empty-state">Pick a group to see its lag per partition and over time.</div>}
+        {selected ? (
+          <GroupDetail
+            key={selected}
+            connection={connection}
+            groupId={selected}
+            onChanged={groups.reload}
+            onDeleted={() => {
+              setSelected(undefined);
+              groups.reload();
+            }}
+          />
+        ) : (
+          <div className="empty-state">Pick a group to see its lag per partition and over time.</div>
+        )}
       </section>
     </div>
   );
@@ -118,7 +131,93 @@ function useLagSamples(connection: KafkaConnection, groupId: string): { samples:
   return { samples, error };
 }
 
-function GroupDetail({ connection, groupId }: { connection: KafkaConnection; groupId: string }): JSX.Element {
+type ResetTo = 'earliest' | 'latest' | 'offset' | 'timestamp';
+
+/** Moves an empty group's committed offsets on one topic (Kafka refuses it while members are active). */
+function ResetOffsetsForm({ connection, groupId, topics, onDone, onCancel }: { connection: KafkaConnection; groupId: string; topics: string[]; onDone: (summary: string) => void; onCancel: () => void }): JSX.Element {
+  const [topic, setTopic] = useState(topics[0] ?? '');
+  const [to, setTo] = useState<ResetTo>('earliest');
+  const [offset, setOffset] = useState('0');
+  const [time, setTime] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>();
+  const valueValid = to === 'offset' ? /^\d+$/.test(offset.trim()) : to === 'timestamp' ? localInputToMs(time) !== undefined : true;
+  const reset = async (): Promise<void> => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const target = to === 'offset' ? { kind: 'offset' as const, offset: Number(offset.trim()) } : to === 'timestamp' ? { kind: 'timestamp' as const, timestamp: localInputToMs(time) ?? 0 } : { kind: to };
+      const result = await engine.resetKafkaGroupOffsets({ connection, groupId, topic, to: target });
+      onDone(`Offsets of ${result.topic} reset: ${result.partitions.map((entry) => `${entry.partition}: ${entry.from ?? 'none'} → ${entry.to}`).join(', ')}.`);
+    } catch (failure) {
+      setError(messageOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form
+      className="kafka-card kafka-pad-card"
+      aria-label="Reset offsets"
+      onSubmit={(event) => {
+        event.preventDefault();
+        if (valueValid && topic && !busy) void reset();
+      }}
+    >
+      <div className="kafka-row">
+        <label className="kafka-field">
+          <span>Topic</span>
+          <select aria-label="Reset topic" value={topic} onChange={(event) => setTopic(event.target.value)}>
+            {topics.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="kafka-field">
+          <span>To</span>
+          <select aria-label="Reset to" value={to} onChange={(event) => setTo(event.target.value as ResetTo)}>
+            <option value="earliest">earliest (read everything again)</option>
+            <option value="latest">latest (skip what is waiting)</option>
+            <option value="offset">an offset</option>
+            <option value="timestamp">a time</option>
+          </select>
+        </label>
+        {to === 'offset' ? (
+          <label className="kafka-field">
+            <span>Offset</span>
+            <input aria-label="Reset offset" className={valueValid ? '' : 'invalid'} value={offset} onChange={(event) => setOffset(event.target.value)} size={10} />
+          </label>
+        ) : null}
+        {to === 'timestamp' ? (
+          <label className="kafka-field">
+            <span>Time</span>
+            <input aria-label="Reset time" type="datetime-local" step="1" className={valueValid ? '' : 'invalid'} value={time} onChange={(event) => setTime(event.target.value)} />
+          </label>
+        ) : null}
+      </div>
+      <p className="hint">Every partition of the topic moves; the group&apos;s consumers read from there when they start again.</p>
+      {error ? (
+        <p className="kafka-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <div className="kafka-row">
+        <button type="submit" className="primary" disabled={busy || !valueValid || !topic}>
+          {busy ? 'Resetting…' : 'Reset offsets'}
+        </button>
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function GroupDetail({ connection, groupId, onChanged, onDeleted }: { connection: KafkaConnection; groupId: string; onChanged: () => void; onDeleted: () => void }): JSX.Element {
+  const [resetting, setResetting] = useState(false);
+  const [actionText, setActionText] = useState<{ ok: boolean; text: string } | undefined>();
   const detail = useEngineLoad<KafkaGroupDetail>(() => engine.describeKafkaGroup({ connection, groupId }), `${connectionKey(connection)}:${groupId}`);
   const { samples, error } = useLagSamples(connection, groupId);
   useEffect(() => {
@@ -148,10 +247,46 @@ function GroupDetail({ connection, groupId }: { connection: KafkaConnection; gro
           <span className="dim">Loading…</span>
         )}
         <span className="spacer" />
+        {data ? (
+          <>
+            <button onClick={() => setResetting(!resetting)} disabled={data.members.length > 0} title={data.members.length > 0 ? 'Kafka resets only an empty group: stop its consumers first' : 'Move the committed offsets'} aria-expanded={resetting}>
+              Reset offsets…
+            </button>
+            <button
+              disabled={data.members.length > 0}
+              title={data.members.length > 0 ? 'Kafka deletes only an empty group: stop its consumers first' : 'Delete the group and its committed offsets'}
+              onClick={() => {
+                if (!window.confirm(`Delete consumer group "${groupId}"? Its committed offsets are lost: its consumers would start again from their auto.offset.reset position.`)) return;
+                engine.deleteKafkaGroup({ connection, groupId }).then(onDeleted, (failure: unknown) => setActionText({ ok: false, text: messageOf(failure) }));
+              }}
+            >
+              Delete group…
+            </button>
+          </>
+        ) : null}
         <button onClick={detail.reload} disabled={detail.loading} title="Reload">
           ↻
         </button>
       </div>
+      {resetting && data ? (
+        <ResetOffsetsForm
+          connection={connection}
+          groupId={groupId}
+          topics={[...new Set(data.partitions.map((row) => row.topic))]}
+          onCancel={() => setResetting(false)}
+          onDone={(summary) => {
+            setResetting(false);
+            setActionText({ ok: true, text: summary });
+            detail.reload();
+            onChanged();
+          }}
+        />
+      ) : null}
+      {actionText ? (
+        <p className={actionText.ok ? 'kafka-ok kafka-pad' : 'kafka-error'} role="status" data-testid="kafka-group-action">
+          {actionText.text}
+        </p>
+      ) : null}
       <LagChart samples={samples} />
       <p className="hint kafka-pad">
         Sampled by the engine every {SAMPLE_MS / 1000} s while this view is open{last?.error ? ` — last sample failed: ${last.error}` : ''}
