@@ -4,6 +4,7 @@ import { useState, type JSX } from 'react';
 import type { Job } from '../../../shared/contract';
 import { openStream, ui } from '../../app/ui-state';
 import { engine } from '../../client/engine-client';
+import { endVerb } from '../status/jobs';
 import { formatCount, formatRate, messageOf, useKafkaJobs } from './kafka-hooks';
 
 function JobRow({ job }: { job: Job }): JSX.Element {
@@ -30,7 +31,7 @@ function JobRow({ job }: { job: Job }): JSX.Element {
               );
             }}
           >
-            Cancel
+            {endVerb(job)}
           </button>
         ) : null}
       </div>

@@ -71,6 +71,11 @@ export function whenJobEnds(id: string): Promise<Job> {
   });
 }
 
+/** What ending a job is called: a capture is stopped (what it read is kept), other work is cancelled. */
+export function endVerb(job: Pick<Job, 'kind'>): 'Stop' | 'Cancel' {
+  return job.kind.includes('capture') ? 'Stop' : 'Cancel';
+}
+
 export function jobPercent(job: Job): number | null {
   return job.total && job.total > 0 ? Math.min(100, Math.round((job.done / job.total) * 100)) : null;
 }

@@ -7,7 +7,7 @@ import { useStore } from '../../app/store';
 import { StreamView } from '../explorer/stream-view';
 import { formatCount, formatTime } from '../explorer/format';
 import { isDeadLetterStream, useStreams } from '../explorer/streams';
-import { cancelJob, jobPercent, useJobs } from './jobs';
+import { cancelJob, endVerb, jobPercent, useJobs } from './jobs';
 import { markProblemsSeen, useProblems } from './problems';
 
 export function OutputPanel(): JSX.Element {
@@ -65,8 +65,8 @@ export function JobsPanel(): JSX.Element {
               {job.state === 'running' && job.rate > 0 ? ` · ${formatCount(Math.round(job.rate))} ${job.unit}/s` : ''}
             </span>
             {job.state === 'running' ? (
-              <button onClick={() => cancelJob(job.id)} aria-label={`Cancel ${job.title}`}>
-                Cancel
+              <button onClick={() => cancelJob(job.id)} aria-label={`${endVerb(job)} ${job.title}`}>
+                {endVerb(job)}
               </button>
             ) : (
               <span />

@@ -5,7 +5,7 @@ import type { AppInfo, EngineStatus } from '../../../shared/contract';
 import { icons } from '../../app/icons';
 import { showBottom, ui, useUi } from '../../app/ui-state';
 import { cycleTheme } from '../../app/theme';
-import { cancelJob, jobPercent, useJobs } from './jobs';
+import { cancelJob, endVerb, jobPercent, useJobs } from './jobs';
 import { useProblems } from './problems';
 
 const labels: Record<EngineStatus['state'], string> = {
@@ -43,8 +43,8 @@ export function StatusBar({ status, info, host }: { status: EngineStatus; info: 
             {running.length > 1 ? ` (+${running.length - 1} more)` : ''}
           </button>
           {percent !== null ? <progress max={100} value={percent} aria-label={`${first.title} progress`} /> : null}
-          <button className="status-button" onClick={() => cancelJob(first.id)} aria-label={`Cancel ${first.title}`} title={`Cancel ${first.title}`}>
-            Cancel
+          <button className="status-button" onClick={() => cancelJob(first.id)} aria-label={`${endVerb(first)} ${first.title}`} title={`${endVerb(first)} ${first.title}`}>
+            {endVerb(first)}
           </button>
         </span>
       ) : null}
