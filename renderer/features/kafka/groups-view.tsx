@@ -4,7 +4,7 @@
 import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaGroupDetail, KafkaLagSample } from '../../../shared/contracts/kafka';
 import { engine } from '../../client/engine-client';
-import { connectionKey, formatCount, formatDuration, formatTime, localInputToMs, messageOf, useEngineLoad } from './kafka-hooks';
+import { connectionKey, formatCount, formatDuration, formatTime, localInputToMs, messageOf, positionFrom, useAction, useEngineLoad } from './kafka-hooks';
 import { LagChart } from './lag-chart';
 
 const SAMPLE_MS = 5000;
@@ -139,22 +139,13 @@ function ResetOffsetsForm({ connection, groupId, topics, onDone, onCancel }: { c
   const [to, setTo] = useState<ResetTo>('earliest');
   const [offset, setOffset] = useState('0');
   const [time, setTime] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, run } = useAction();
   const valueValid = to === 'offset' ? /^\d+$/.test(offset.trim()) : to === 'timestamp' ? localInputToMs(time) !== undefined : true;
-  const reset = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const target = to === 'offset' ? { kind: 'offset' as const, offset: Number(offset.trim()) } : to === 'timestamp' ? { kind: 'timestamp' as const, timestamp: localInputToMs(time) ?? 0 } : { kind: to };
-      const result = await engine.resetKafkaGroupOffsets({ connection, groupId, topic, to: target });
+  const reset = (): Promise<void> =>
+    run(async () => {
+      const result = await engine.resetKafkaGroupOffsets({ connection, groupId, topic, to: positionFrom<'earliest' | 'latest'>(to, offset, time) });
       onDone(`Offsets of ${result.topic} reset: ${result.partitions.map((entry) => `${entry.partition}: ${entry.from ?? 'none'} → ${entry.to}`).join(', ')}.`);
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <form
       className="kafka-card kafka-pad-card"

@@ -6,7 +6,7 @@ import type { KafkaConnection, KafkaPeekMessage, KafkaPeekResult } from '../../.
 import { engine } from '../../client/engine-client';
 import { keyPreview, preview } from '../explorer/format';
 import { HeadersTable } from '../explorer/headers-table';
-import { formatTime, localInputToMs, messageOf } from './kafka-hooks';
+import { formatTime, localInputToMs, positionFrom, useAction } from './kafka-hooks';
 
 type From = 'newest' | 'oldest' | 'offset' | 'timestamp';
 const LIMITS = [20, 50, 100, 500];
@@ -18,26 +18,17 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
   const [time, setTime] = useState('');
   const [limit, setLimit] = useState(50);
   const [result, setResult] = useState<KafkaPeekResult | undefined>();
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
+  const { busy, error, run } = useAction();
   const [open, setOpen] = useState<KafkaPeekMessage | undefined>();
   const offsetValid = from !== 'offset' || /^\d+$/.test(offset.trim());
   const timeValid = from !== 'timestamp' || localInputToMs(time) !== undefined;
 
-  const load = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    setOpen(undefined);
-    try {
-      const start =
-        from === 'offset' ? { kind: 'offset' as const, offset: Number(offset.trim()) } : from === 'timestamp' ? { kind: 'timestamp' as const, timestamp: localInputToMs(time) ?? 0 } : { kind: from };
+  const load = (): Promise<void> =>
+    run(async () => {
+      setOpen(undefined);
+      const start = positionFrom<'newest' | 'oldest'>(from, offset, time);
       setResult(await engine.peekKafkaTopic({ connection, topic, start, limit, ...(partition !== 'all' ? { partitions: [Number(partition)] } : {}) }));
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   // The newest messages as soon as the tab opens, as message browsers do.
   useEffect(() => {
     void load();

@@ -5,7 +5,7 @@ import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contract
 import { engine } from '../../client/engine-client';
 import { configInWords } from './config-values';
 import { TopicMessages } from './topic-messages';
-import { connectionKey, formatCount, formatTime, messageOf, useEngineLoad } from './kafka-hooks';
+import { connectionKey, formatCount, formatTime, useAction, useEngineLoad } from './kafka-hooks';
 
 const LIST_REFRESH_MS = 15_000;
 
@@ -109,29 +109,23 @@ function NewTopicForm({ connection, brokers, onCancel, onCreated }: { connection
   const [replication, setReplication] = useState(String(Math.min(3, Math.max(1, brokers ?? 1))));
   const [cleanup, setCleanup] = useState<(typeof CLEANUP_POLICIES)[number]>('delete');
   const [retentionHours, setRetentionHours] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, run } = useAction();
+  const [exists, setExists] = useState<string | undefined>();
   const nameProblem = name === '' ? undefined : name === '.' || name === '..' ? 'A topic cannot be named "." or "..".' : TOPIC_NAME.test(name) ? undefined : 'Letters, digits, ".", "_" and "-" only, at most 249 characters.';
   const partitionsValid = /^[1-9]\d{0,3}$/.test(partitions);
   const replicationValid = /^[1-9]$/.test(replication) && (brokers === undefined || Number(replication) <= brokers);
   const retentionValid = retentionHours.trim() === '' || /^(\d+(\.\d+)?|-1)$/.test(retentionHours.trim());
   const ready = name !== '' && !nameProblem && partitionsValid && replicationValid && retentionValid && !busy;
-  const create = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    const configs: Record<string, string> = { 'cleanup.policy': cleanup };
-    const hours = retentionHours.trim();
-    if (hours !== '') configs['retention.ms'] = hours === '-1' ? '-1' : String(Math.round(Number(hours) * 3_600_000));
-    try {
+  const create = (): Promise<void> =>
+    run(async () => {
+      setExists(undefined);
+      const configs: Record<string, string> = { 'cleanup.policy': cleanup };
+      const hours = retentionHours.trim();
+      if (hours !== '') configs['retention.ms'] = hours === '-1' ? '-1' : String(Math.round(Number(hours) * 3_600_000));
       const result = await engine.createKafkaTopic({ connection, topic: name, partitions: Number(partitions), replicationFactor: Number(replication), configs });
-      if (!result.created) setError(`A topic named "${name}" already exists.`);
+      if (!result.created) setExists(`A topic named "${name}" already exists.`);
       else onCreated(name);
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <form
       className="kafka-card kafka-new-topic-form"
@@ -173,9 +167,9 @@ function NewTopicForm({ connection, brokers, onCancel, onCreated }: { connection
       </div>
       {nameProblem ? <p className="kafka-error">{nameProblem}</p> : null}
       {!replicationValid && brokers !== undefined ? <p className="kafka-error">The replication factor must be between 1 and {brokers} (the cluster's brokers).</p> : null}
-      {error ? (
+      {error || exists ? (
         <p className="kafka-error" role="alert">
-          {error}
+          {error ?? exists}
         </p>
       ) : null}
       <div className="kafka-row">
