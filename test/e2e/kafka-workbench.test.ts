@@ -65,7 +65,8 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await page.getByRole('button', { name: 'Connect', exact: true }).click();
     const row = page.locator(`[data-topic="${topic}"]`);
     await row.waitFor();
-    expect(await row.innerText()).toMatch(/3\s+900/);
+    // Partitions, replication factor (one broker here), messages.
+    expect(await row.innerText()).toMatch(/3\s+1\s+900/);
     await row.click();
     const detail = page.getByTestId('kafka-topic-detail');
     await detail.waitFor();

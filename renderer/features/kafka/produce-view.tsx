@@ -222,7 +222,7 @@ function Replay({ connection, confirmTopic, known, onCreated }: { connection: Ka
       <h3>Replay events from the log</h3>
       <p className="hint">Sends a stream's events, oldest first, with their keys and headers; values that were not JSON go back as their original bytes.</p>
       <div className="kafka-row">
-        <label className="kafka-field kafka-grow">
+        <label className="kafka-field kafka-grow kafka-grow-2">
           <span>Stream</span>
           <select aria-label="Stream" value={stream} onChange={(event) => setStream(event.target.value)} onFocus={streams.reload}>
             <option value="">Choose a stream…</option>

@@ -69,6 +69,7 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
             <tr>
               <th>Topic</th>
               <th className="num">Partitions</th>
+              <th className="num" title="Replication factor: copies of each partition">RF</th>
               <th className="num" title="High watermark minus log start, summed over partitions">≈ Messages</th>
             </tr>
           </thead>
@@ -80,6 +81,7 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
                   {topic.underReplicated > 0 ? <span className="kafka-warn" title="under-replicated partitions"> ⚠ {topic.underReplicated}</span> : null}
                 </td>
                 <td className="num">{topic.partitions}</td>
+                <td className="num">{topic.replicationFactor}</td>
                 <td className="num">{formatCount(topic.messages)}</td>
               </tr>
             ))}
