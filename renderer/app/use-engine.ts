@@ -44,3 +44,24 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loadable<T>
   const reload = useCallback(() => setTick((value) => value + 1), []);
   return { data, error, loading, reload };
 }
+
+/**
+ * One user action at a time: which one runs (`busy`: the kind given to `run`), and its failure in
+ * words until the next try.
+ */
+export function useAction<K extends string = 'action'>(): { busy: K | undefined; error: string | undefined; run: (work: () => Promise<void>, kind?: K) => Promise<void> } {
+  const [busy, setBusy] = useState<K>();
+  const [error, setError] = useState<string>();
+  const run = async (work: () => Promise<void>, kind = 'action' as K): Promise<void> => {
+    setBusy(kind);
+    setError(undefined);
+    try {
+      await work();
+    } catch (failure) {
+      setError(failure instanceof Error ? failure.message : String(failure));
+    } finally {
+      setBusy(undefined);
+    }
+  };
+  return { busy, error, run };
+}

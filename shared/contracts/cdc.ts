@@ -82,6 +82,15 @@ export const PgTableInfoSchema = z.object({
   /** Why updates or deletes would carry no (or partial) old values; set FULL to fix. */
   warning: z.string().optional(),
 });
+
+/**
+ * A table PostgreSQL refuses UPDATE and DELETE on once a publication publishes it: no replica
+ * identity (NOTHING, or DEFAULT without a primary key). Captures never publish one (the
+ * application's writes would fail), and discovery marks it.
+ */
+export function publishingBlocksWrites(table: { replicaIdentity: string; primaryKey: readonly string[] }): boolean {
+  return table.replicaIdentity === 'nothing' || (table.replicaIdentity === 'default' && table.primaryKey.length === 0);
+}
 export type PgTableInfo = z.infer<typeof PgTableInfoSchema>;
 
 export const PgSlotInfoSchema = z.object({

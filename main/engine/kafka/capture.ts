@@ -30,6 +30,7 @@ import { errorChain } from '../connections/diagnose.js';
 import { LogAppender, DEFAULT_APPENDER_LIMITS, type AppenderLimits } from './appender.js';
 import { partitionKey } from './cluster-access.js';
 import { decodeRecord } from './decode.js';
+import { startPositions } from './positions.js';
 import type { EventEncoder, LogInput } from '../log/index.js';
 
 export interface PlannedPartition {
@@ -61,43 +62,12 @@ export async function planCapture(admin: Admin, topics: CaptureTopicSelection[],
   const existing = new Set(await admin.listTopics());
   const missing = names.filter((name) => !existing.has(name));
   if (missing.length > 0) throw new EddyError('NOT_FOUND', `No topic named ${missing.map((name) => `"${name}"`).join(', ')} on this cluster.`);
-  const metadata = await admin.fetchTopicMetadata({ topics: names });
   const plan: CapturePlan = { partitions: [], notes: [], expected: 0 };
   for (const selection of topics) {
-    const meta = metadata.topics.find((topic) => topic.name === selection.topic)!;
-    const available = meta.partitions.map((partition) => partition.partitionId).sort((a, b) => a - b);
-    const wanted = selection.partitions ? [...new Set(selection.partitions)].sort((a, b) => a - b) : available;
-    const unknown = wanted.filter((partition) => !available.includes(partition));
-    if (unknown.length > 0) {
-      throw new EddyError('VALIDATION', `Topic "${selection.topic}" has partitions ${available.join(', ')}; there is no partition ${unknown.join(', ')}.`);
-    }
-    const offsets = new Map((await admin.fetchTopicOffsets(selection.topic)).map((entry) => [entry.partition, { low: Number(entry.low), high: Number(entry.high) }]));
-    const byTime =
-      start.kind === 'timestamp' ? new Map((await admin.fetchTopicOffsetsByTimestamp(selection.topic, start.timestamp)).map((entry) => [entry.partition, Number(entry.offset)])) : undefined;
-    for (const partition of wanted) {
-      const { low, high } = offsets.get(partition) ?? { low: 0, high: 0 };
-      let startOffset: number;
-      switch (start.kind) {
-        case 'oldest':
-          startOffset = low;
-          break;
-        case 'newest':
-          startOffset = high;
-          break;
-        case 'last':
-          startOffset = Math.max(low, high - start.count);
-          break;
-        case 'offset':
-          startOffset = Math.min(Math.max(start.offset, low), high);
-          if (start.offset < low) plan.notes.push(`${selection.topic}/${partition}: offset ${start.offset} is before the log start (${low}); starting at ${low}.`);
-          if (start.offset > high) plan.notes.push(`${selection.topic}/${partition}: offset ${start.offset} is after the end (${high}); starting at the end.`);
-          break;
-        case 'timestamp':
-          startOffset = Math.min(Math.max(byTime?.get(partition) ?? high, low), high);
-          break;
-      }
-      const endOffset = stop.follow ? null : high;
-      plan.partitions.push({ topic: selection.topic, partition, startOffset, endOffset, low, high });
+    for (const { partition, low, high, offset } of await startPositions(admin, selection.topic, selection.partitions, start)) {
+      if (start.kind === 'offset' && start.offset < low) plan.notes.push(`${selection.topic}/${partition}: offset ${start.offset} is before the log start (${low}); starting at ${low}.`);
+      if (start.kind === 'offset' && start.offset > high) plan.notes.push(`${selection.topic}/${partition}: offset ${start.offset} is after the end (${high}); starting at the end.`);
+      plan.partitions.push({ topic: selection.topic, partition, startOffset: offset, endOffset: stop.follow ? null : high, low, high });
     }
   }
   plan.expected = stop.follow ? null : plan.partitions.reduce((sum, entry) => sum + Math.max(0, (entry.endOffset ?? 0) - entry.startOffset), 0);

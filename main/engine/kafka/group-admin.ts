@@ -6,6 +6,7 @@ import type { Admin } from 'kafkajs';
 import { EddyError } from '../../../shared/contract-kit.js';
 import type { KafkaResetOffsetsRequestSchema, KafkaResetOffsetsResultSchema } from '../../../shared/contracts/kafka.js';
 import type { z } from 'zod';
+import { startPositions } from './positions.js';
 
 type ResetRequest = Omit<z.infer<typeof KafkaResetOffsetsRequestSchema>, 'connection'>;
 type ResetResult = z.infer<typeof KafkaResetOffsetsResultSchema>;
@@ -29,32 +30,15 @@ export async function resetGroupOffsets(admin: Admin, request: ResetRequest): Pr
   const { groupId, topic, to } = request;
   await requireEmptyGroup(admin, groupId, 'have its offsets reset');
   if (!(await admin.listTopics()).includes(topic)) throw new EddyError('NOT_FOUND', `No topic named "${topic}".`);
-  const watermarks = await admin.fetchTopicOffsets(topic);
-  const all = watermarks.map((entry) => entry.partition).sort((a, b) => a - b);
-  const wanted = request.partitions && request.partitions.length > 0 ? [...new Set(request.partitions)].sort((a, b) => a - b) : all;
-  const missing = wanted.filter((partition) => !all.includes(partition));
-  if (missing.length > 0) throw new EddyError('NOT_FOUND', `Topic "${topic}" has no partition ${missing.join(', ')} (it has ${all.length}).`);
-  const byTime = to.kind === 'timestamp' ? new Map((await admin.fetchTopicOffsetsByTimestamp(topic, to.timestamp)).map((entry) => [entry.partition, Number(entry.offset)])) : undefined;
+  // Earliest and latest are where a reader starting from the oldest or the newest record stands.
+  const start = to.kind === 'earliest' ? { kind: 'oldest' as const } : to.kind === 'latest' ? { kind: 'newest' as const } : to;
+  const positions = await startPositions(admin, topic, request.partitions, start, 'NOT_FOUND');
   const committed = new Map<number, number | null>();
   for (const entry of (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? []) {
     const offset = Number(entry.offset);
     committed.set(entry.partition, offset >= 0 ? offset : null);
   }
-  const partitions = wanted.map((partition) => {
-    const range = watermarks.find((entry) => entry.partition === partition)!;
-    const low = Number(range.low);
-    const high = Number(range.high);
-    let target: number;
-    if (to.kind === 'earliest') target = low;
-    else if (to.kind === 'latest') target = high;
-    else if (to.kind === 'offset') target = Math.max(low, Math.min(to.offset, high));
-    else {
-      // No record at or after the time: the end, so the group reads only what comes next.
-      const found = byTime!.get(partition) ?? -1;
-      target = found < 0 ? high : Math.max(low, Math.min(found, high));
-    }
-    return { partition, from: committed.get(partition) ?? null, to: target };
-  });
+  const partitions = positions.map(({ partition, offset }) => ({ partition, from: committed.get(partition) ?? null, to: offset }));
   await admin.setOffsets({ groupId, topic, partitions: partitions.map((entry) => ({ partition: entry.partition, offset: String(entry.to) })) });
   return { groupId, topic, partitions };
 }

@@ -8,6 +8,7 @@ import type { KafkaPeekMessage, KafkaPeekResult, KafkaStart } from '../../../sha
 import type { JsonValue } from '../../../shared/events.js';
 import type { RawCluster } from './cluster-access.js';
 import { decodeRecord } from './decode.js';
+import { startPositions } from './positions.js';
 
 /** A value above this is shown as metadata with a note (the table is a preview, not the log). */
 export const PEEK_MAX_MESSAGE_BYTES = 256 * 1024;
@@ -23,42 +24,22 @@ export interface PeekRequest {
   limit: number;
 }
 
-async function startOffsets(admin: Admin, topic: string, start: KafkaStart, bounds: Map<number, { low: number; high: number }>, limit: number): Promise<Map<number, number>> {
-  const from = new Map<number, number>();
-  if (start.kind === 'timestamp') {
-    for (const { partition, offset } of await admin.fetchTopicOffsetsByTimestamp(topic, start.timestamp)) {
-      const range = bounds.get(partition);
-      if (!range) continue;
-      const at = Number(offset);
-      from.set(partition, at < 0 ? range.high : Math.max(range.low, Math.min(at, range.high)));
-    }
-    return from;
-  }
-  for (const [partition, range] of bounds) {
-    if (start.kind === 'oldest') from.set(partition, range.low);
-    else if (start.kind === 'offset') from.set(partition, Math.max(range.low, Math.min(start.offset, range.high)));
-    else from.set(partition, Math.max(range.low, range.high - (start.kind === 'last' ? Math.min(start.count, limit) : limit)));
-  }
-  return from;
-}
-
 export async function peekTopic(admin: Admin, raw: RawCluster | undefined, request: PeekRequest): Promise<KafkaPeekResult> {
   if (!raw) throw new EddyError('UNAVAILABLE', 'Reading messages needs kafkajs internals this build does not have; capture the topic instead.');
   if (!(await admin.listTopics()).includes(request.topic)) throw new EddyError('NOT_FOUND', `No topic named "${request.topic}".`);
-  const all = (await raw.offsets([request.topic])).get(request.topic) ?? new Map<number, { low: number; high: number }>();
-  const wanted = request.partitions && request.partitions.length > 0 ? new Set(request.partitions) : undefined;
-  const missing = wanted ? [...wanted].filter((partition) => !all.has(partition)) : [];
-  if (missing.length > 0) throw new EddyError('NOT_FOUND', `Topic "${request.topic}" has no partition ${missing.join(', ')} (it has ${all.size}).`);
-  const bounds = new Map([...all].filter(([partition]) => !wanted || wanted.has(partition)));
-  const from = await startOffsets(admin, request.topic, request.start, bounds, request.limit);
-  const newest = request.start.kind === 'newest' || request.start.kind === 'last';
+  const { start, limit } = request;
+  const newest = start.kind === 'newest' || start.kind === 'last';
+  // "Newest" shows the last `limit` messages of each partition (then the newest of them overall).
+  const from = newest ? { kind: 'last' as const, count: start.kind === 'last' ? Math.min(start.count, limit) : limit } : start;
+  // Read-committed end offsets, from the same cluster handle that fetches the records.
+  const bounds = (await raw.offsets([request.topic])).get(request.topic) ?? new Map<number, { low: number; high: number }>();
+  const positions = await startPositions(admin, request.topic, request.partitions, from, 'NOT_FOUND', bounds);
   const ingestTime = Date.now();
   const messages: KafkaPeekMessage[] = [];
   let notes: string[] = [];
 
   await Promise.all(
-    [...from].map(async ([partition, first]) => {
-      const high = bounds.get(partition)!.high;
+    positions.map(async ({ partition, high, offset: first }) => {
       let offset = first;
       let taken = 0;
       for (let fetches = 0; offset < high && taken < request.limit && fetches < MAX_FETCHES; fetches++) {

@@ -3,18 +3,13 @@
 // updates or deletes would carry no old values), the replication slots with wal_status and the
 // WAL they hold (Drop for inactive ones), and the publications.
 import type { JSX } from 'react';
-import type { PgDiscovery, PgTableInfo } from '../../../shared/contracts/cdc';
+import { publishingBlocksWrites, type PgDiscovery, type PgTableInfo } from '../../../shared/contracts/cdc';
 
 function bytes(value: number | null): string {
   if (value === null) return '–';
   if (value >= 1024 ** 3) return `${(value / 1024 ** 3).toFixed(1)} GB`;
   if (value >= 1024 ** 2) return `${(value / 1024 ** 2).toFixed(1)} MB`;
   return `${Math.round(value / 1024)} kB`;
-}
-
-/** No replica identity: publishing the table would make PostgreSQL refuse its updates and deletes (the capture refuses it). */
-export function breaksWrites(table: Pick<PgTableInfo, 'replicaIdentity' | 'primaryKey'>): boolean {
-  return table.replicaIdentity === 'nothing' || (table.replicaIdentity === 'default' && table.primaryKey.length === 0);
 }
 
 export const tableName = (table: Pick<PgTableInfo, 'schema' | 'name'>): string => `${table.schema}.${table.name}`;
@@ -78,8 +73,8 @@ export function PostgresDiscovery({
                   {table.warning ? (
                     <>
                       {' '}
-                      <span className={breaksWrites(table) ? 'pg-warning-mark danger' : 'pg-warning-mark'} title={table.warning} aria-label={table.warning}>
-                        {breaksWrites(table) ? '⚠ cannot be published' : '⚠'}
+                      <span className={publishingBlocksWrites(table) ? 'pg-warning-mark danger' : 'pg-warning-mark'} title={table.warning} aria-label={table.warning}>
+                        {publishingBlocksWrites(table) ? '⚠ cannot be published' : '⚠'}
                       </span>{' '}
                       <button className="link-button" disabled={busy} onClick={() => onSetFull(name)} title="ALTER TABLE ... REPLICA IDENTITY FULL: updates and deletes then carry the whole old row">
                         Set FULL

@@ -3,11 +3,11 @@
 // (initial snapshot, slot name, when to stop), and start the capture. After a gap, "Re-snapshot"
 // starts it again with a new slot and a fresh snapshot: an explicit choice, never automatic.
 import { useEffect, useRef, useState, type JSX } from 'react';
-import { EddyError, type RequestOf } from '../../../shared/contract';
+import type { RequestOf } from '../../../shared/contract';
 import type { PgDiscovery, SourceState } from '../../../shared/contracts/cdc';
 import type { ConnectionTestResult } from '../../../shared/contracts/connections';
 import { engine } from '../../client/engine-client';
-import { useLoad } from '../../app/use-engine';
+import { useAction, useLoad } from '../../app/use-engine';
 import { PostgresDiscovery, tableName } from './postgres-discovery';
 
 type Target = { connectionId: string } | { url: string };
@@ -23,17 +23,13 @@ function targetKey(target: Target | undefined): string {
 }
 type StartRequest = RequestOf<'pgStartCapture'>;
 
-function message(error: unknown): string {
-  return error instanceof EddyError || error instanceof Error ? error.message : String(error);
-}
 
 export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): JSX.Element {
   const connections = useLoad(async () => (await engine.listConnections({})).filter((profile) => profile.kind === 'postgres'), [engineReady]);
   const [mode, setMode] = useState<'connection' | 'url'>('connection');
   const [connectionId, setConnectionId] = useState('');
   const [url, setUrl] = useState('');
-  const [busy, setBusy] = useState<string | undefined>();
-  const [error, setError] = useState<string | undefined>();
+  const { busy, error, run: runAction } = useAction<'test' | 'discover' | 'start' | 'identity' | 'drop'>();
   const [tested, setTested] = useState<ConnectionTestResult | undefined>();
   const [discovery, setDiscovery] = useState<PgDiscovery | undefined>();
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -89,17 +85,7 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
     };
   }, [lastStart]);
 
-  const run = async (what: string, work: () => Promise<void>): Promise<void> => {
-    setBusy(what);
-    setError(undefined);
-    try {
-      await work();
-    } catch (failure) {
-      setError(message(failure));
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const run = (what: 'test' | 'discover' | 'start' | 'identity' | 'drop', work: () => Promise<void>): Promise<void> => runAction(work, what);
 
   const discover = (): Promise<void> =>
     run('discover', async () => {

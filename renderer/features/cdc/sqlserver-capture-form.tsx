@@ -3,11 +3,10 @@
 // SQL Server Agent, two capture instances, columns not captured), choose tables and options
 // (initial snapshot and its isolation, where to start), and start the capture.
 import { useEffect, useState, type JSX } from 'react';
-import { EddyError } from '../../../shared/contract';
 import type { ConnectionTestResult } from '../../../shared/contracts/connections';
 import type { MssqlDiscovery } from '../../../shared/contracts/cdc';
 import { engine } from '../../client/engine-client';
-import { useLoad } from '../../app/use-engine';
+import { useAction, useLoad } from '../../app/use-engine';
 
 type Target = { connectionId: string } | { url: string };
 
@@ -15,17 +14,13 @@ const box = { border: '1px solid var(--border)', borderRadius: 4, padding: 8, ba
 const row = { display: 'flex', gap: 6, alignItems: 'center', flexWrap: 'wrap' } as const;
 const agentColors: Record<MssqlDiscovery['agent']['state'], string> = { running: 'var(--ok)', 'not-needed': 'var(--ok)', stopped: 'var(--danger)', unknown: 'var(--warn)' };
 
-function message(error: unknown): string {
-  return error instanceof EddyError || error instanceof Error ? error.message : String(error);
-}
-
 export function SqlServerCaptureForm({ engineReady, onStarted }: { engineReady: boolean; onStarted?: (captureId: string) => void }): JSX.Element {
   const connections = useLoad(async () => (await engine.listConnections({})).filter((profile) => profile.kind === 'sqlserver'), [engineReady]);
   const [mode, setMode] = useState<'connection' | 'url'>('connection');
   const [connectionId, setConnectionId] = useState('');
   const [url, setUrl] = useState('');
   const [database, setDatabase] = useState<string | undefined>();
-  const [busy, setBusy] = useState<'test' | 'discover' | 'start' | undefined>();
+  const { busy, error, run: runAction } = useAction<'test' | 'discover' | 'start'>();
   const [tested, setTested] = useState<ConnectionTestResult | undefined>();
   const [discovery, setDiscovery] = useState<MssqlDiscovery | undefined>();
   const [selected, setSelected] = useState<Set<string>>(new Set());
@@ -33,7 +28,6 @@ export function SqlServerCaptureForm({ engineReady, onStarted }: { engineReady: 
   const [isolation, setIsolation] = useState<'snapshot' | 'tablock'>('snapshot');
   const [startAt, setStartAt] = useState<'now' | 'earliest'>('now');
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | undefined>();
 
   useEffect(() => {
     if (mode === 'connection' && !connectionId && connections.data?.[0]) setConnectionId(connections.data[0].id);
@@ -45,17 +39,7 @@ export function SqlServerCaptureForm({ engineReady, onStarted }: { engineReady: 
     return base && database ? { ...base, database } : base;
   };
 
-  const run = async (kind: 'test' | 'discover' | 'start', work: () => Promise<void>): Promise<void> => {
-    setBusy(kind);
-    setError(undefined);
-    try {
-      await work();
-    } catch (failure) {
-      setError(message(failure));
-    } finally {
-      setBusy(undefined);
-    }
-  };
+  const run = (kind: 'test' | 'discover' | 'start', work: () => Promise<void>): Promise<void> => runAction(work, kind);
 
   const test = (): Promise<void> =>
     run('test', async () => {

@@ -3,8 +3,9 @@
 // engine while this view is open (the view renews its lease; closing it stops the sampling).
 import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaGroupDetail, KafkaLagSample } from '../../../shared/contracts/kafka';
+import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
-import { connectionKey, formatCount, formatDuration, formatTime, localInputToMs, messageOf, positionFrom, useAction, useEngineLoad } from './kafka-hooks';
+import { connectionKey, formatCount, formatDuration, formatTime, localInputToMs, messageOf, positionFrom, useEngineLoad } from './kafka-hooks';
 import { LagChart } from './lag-chart';
 
 const SAMPLE_MS = 5000;
@@ -195,7 +196,7 @@ function ResetOffsetsForm({ connection, groupId, topics, onDone, onCancel }: { c
         </p>
       ) : null}
       <div className="kafka-row">
-        <button type="submit" className="primary" disabled={busy || !valueValid || !topic}>
+        <button type="submit" className="primary" disabled={busy !== undefined || !valueValid || !topic}>
           {busy ? 'Resetting…' : 'Reset offsets'}
         </button>
         <button type="button" onClick={onCancel}>

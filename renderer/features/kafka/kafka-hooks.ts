@@ -139,24 +139,6 @@ export function jsonProblem(text: string): string | undefined {
   }
 }
 
-/** One user action at a time: busy while it runs, its failure in words until the next try. */
-export function useAction(): { busy: boolean; error: string | undefined; run: (work: () => Promise<void>) => Promise<void> } {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  const run = async (work: () => Promise<void>): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await work();
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, error, run };
-}
-
 /** A position picked in a form (a kind, with an offset or a local date-time typed beside it) as the engine takes it. */
 export function positionFrom<K extends string>(kind: K | 'offset' | 'timestamp', offset: string, time: string): { kind: 'offset'; offset: number } | { kind: 'timestamp'; timestamp: number } | { kind: K } {
   if (kind === 'offset') return { kind: 'offset', offset: Number(offset.trim()) };

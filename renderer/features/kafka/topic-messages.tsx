@@ -3,10 +3,11 @@
 // or one. A row opens the message's value, headers and decode note below the table.
 import { useEffect, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaPeekMessage, KafkaPeekResult } from '../../../shared/contracts/kafka';
+import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
 import { keyPreview, preview } from '../explorer/format';
 import { HeadersTable } from '../explorer/headers-table';
-import { formatTime, localInputToMs, positionFrom, useAction } from './kafka-hooks';
+import { formatTime, localInputToMs, positionFrom } from './kafka-hooks';
 
 type From = 'newest' | 'oldest' | 'offset' | 'timestamp';
 const LIMITS = [20, 50, 100, 500];
@@ -77,7 +78,7 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
             ))}
           </select>
         </label>
-        <button type="submit" className="primary" disabled={busy || !offsetValid || !timeValid}>
+        <button type="submit" className="primary" disabled={busy !== undefined || !offsetValid || !timeValid}>
           {busy ? 'Reading…' : 'Read'}
         </button>
         <span className="hint">Read to look at them: nothing is stored and no consumer group is used. Capture to keep them.</span>

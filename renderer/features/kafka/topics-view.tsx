@@ -2,10 +2,11 @@
 // replicas, in-sync replicas, watermarks, messages) and configs, with Capture and Produce actions.
 import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contracts/kafka';
+import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
 import { configInWords } from './config-values';
 import { TopicMessages } from './topic-messages';
-import { connectionKey, formatCount, formatTime, useAction, useEngineLoad } from './kafka-hooks';
+import { connectionKey, formatCount, formatTime, useEngineLoad } from './kafka-hooks';
 
 const LIST_REFRESH_MS = 15_000;
 

@@ -17,6 +17,7 @@
 import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { EddyError } from '../../../../shared/contract.js';
+import { publishingBlocksWrites } from '../../../../shared/contracts/cdc.js';
 import type { NewEvent } from '../../../../shared/events.js';
 import { connectFailure, connectPg, quoteIdent, redactUrl, serverFacts, splitTableName, type PgEndpoint } from './client.js';
 import { readCaptureState, writeCaptureState, type CaptureStateFile } from './capture-state.js';
@@ -150,13 +151,9 @@ interface CaptureTable {
   replicaIdentity: string;
 }
 
-/**
- * Tables PostgreSQL refuses UPDATE and DELETE on once they are in a publication that publishes
- * them: no replica identity (NOTHING, or DEFAULT without a primary key). Eddy never adds one to
- * a publication: that would break the application's writes, not just the capture.
- */
+/** Refuses to publish tables without a replica identity (publishingBlocksWrites): that would break the application's writes, not just the capture. */
 function refuseIdentityless(tables: CaptureTable[]): void {
-  const unsafe = tables.filter((table) => table.replicaIdentity === 'nothing' || (table.replicaIdentity === 'default' && table.primaryKey.length === 0));
+  const unsafe = tables.filter(publishingBlocksWrites);
   if (unsafe.length === 0) return;
   const names = unsafe.map((table) => table.name).join(', ');
   throw new EddyError(
