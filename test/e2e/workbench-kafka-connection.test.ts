@@ -45,6 +45,8 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     const form = page.getByRole('form', { name: 'Kafka connection' }).or(page.locator('form.connection-form'));
     await form.getByLabel('Name').fill('Local broker');
     await form.getByLabel('Bootstrap brokers').fill(brokers!.join(', '));
+    expect(await form.getByLabel('Client id').inputValue()).toBe('eddy');
+    await form.getByLabel('Client id').fill('eddy-e2e-analyst');
     await form.getByRole('button', { name: 'Test connection' }).click();
     const result = page.getByTestId('connection-test-result');
     await result.waitFor({ timeout: 60_000 });
@@ -59,15 +61,22 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     const files = readdirSync(path.join(workspace, 'connections'));
     expect(files).toHaveLength(1);
     const profile = JSON.parse(readFileSync(path.join(workspace, 'connections', files[0]!), 'utf8')) as { kind: string; brokers: string[] };
-    expect(profile).toMatchObject({ kind: 'kafka', brokers });
+    expect(profile).toMatchObject({ kind: 'kafka', brokers, clientId: 'eddy-e2e-analyst' });
+    // Editing shows the client id it was saved with.
+    await saved.getByRole('button', { name: 'Edit' }).click();
+    expect(await page.locator('form.connection-form').getByLabel('Client id').inputValue()).toBe('eddy-e2e-analyst');
+    await page.locator('form.connection-form').getByRole('button', { name: 'Cancel' }).click();
     // Testing the saved profile from the list reaches the broker as well.
     await saved.getByRole('button', { name: 'Test' }).click();
     await saved.getByTestId('connection-test-result').getByText('✓', { exact: true }).waitFor({ timeout: 60_000 });
+    expect(await saved.getByTestId('connection-test-result').innerText()).toMatch(/tested just now\)$/);
     // The Kafka view opens on the connection just saved and lists its topics.
     await page.getByRole('button', { name: 'Kafka', exact: true }).click();
     await expect.poll(() => page.getByLabel('Kafka connection').locator('option:checked').innerText(), { timeout: 15_000 }).toContain('Local broker');
     await page.getByTestId('kafka-topics').waitFor();
     await page.getByRole('button', { name: 'Connections', exact: true }).click();
+    // Back in Connections, the card still says how its last test went.
+    expect(await page.locator('.connection-list li', { hasText: 'Local broker' }).getByTestId('connection-test-result').innerText()).toMatch(/^✓ Connected to/);
   });
 
   const profileFile = (id: string): Record<string, unknown> => JSON.parse(readFileSync(path.join(workspace, 'connections', `${id}.json`), 'utf8')) as Record<string, unknown>;

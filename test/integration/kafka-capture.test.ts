@@ -106,18 +106,24 @@ describe.runIf(brokers)('kafka capture into the event log', () => {
     expect(events.map((event) => event.value)).toEqual(Array.from({ length: 10 }, (_, index) => index + 10));
   });
 
-  it('tails live until cancelled, then keeps what it captured', async () => {
+  it('tails live until cancelled, then keeps what it captured; its consumer names itself with the connection\'s client id', async () => {
     const topic = uniqueTopic('live');
     topics.push(topic);
     await createTopic(kafka, topic, 1);
     await produceAll(kafka, topic, [{ value: 'before' }]);
-    const job = await engine.call('startKafkaCapture', { connection, topics: [{ topic }], start: { kind: 'newest' }, stop: { follow: true } });
+    const clientId = `eddy-analyst-${topic.slice(-6)}`;
+    const job = await engine.call('startKafkaCapture', { connection: { ...connection, clientId }, topics: [{ topic }], start: { kind: 'newest' }, stop: { follow: true } });
     // Wait for the capture to join, then produce.
     for (let attempt = 0; attempt < 100; attempt++) {
       const status = await engine.call('getKafkaCaptureStatus', { jobId: job.id }).catch(() => undefined);
       if (status?.state === 'running') break;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+    // The broker sees the capture's member under that client id (what its request logs and quotas use).
+    const { groups } = await engine.call('listKafkaGroups', { connection, withLag: false });
+    const captureGroups = groups.filter((group) => group.groupId.startsWith('eddy-capture-') && group.state === 'Stable');
+    const members = await Promise.all(captureGroups.map(async (group) => (await engine.call('describeKafkaGroup', { connection, groupId: group.groupId })).members));
+    expect(members.flat().map((member) => member.clientId)).toContain(clientId);
     await produceAll(kafka, topic, [{ value: '{"live":1}' }, { value: '{"live":2}' }]);
     for (let attempt = 0; attempt < 100 && (await engine.readAll(`kafka:${topic}`)).length < 2; attempt++) await new Promise((resolve) => setTimeout(resolve, 100));
     await engine.call('cancelJob', { id: job.id });

@@ -51,6 +51,8 @@ interface Draft {
   name: string;
   environment: { label: string; color: string };
   brokers: string;
+  /** The Kafka client id the brokers see (quotas, request logs, consumer-group member lists). */
+  clientId: string;
   host: string;
   port: string;
   database: string;
@@ -69,7 +71,7 @@ interface Draft {
   password: SecretDraft;
   /** The client key's passphrase (Kafka TLS). */
   keyPassphrase: SecretDraft;
-  /** The saved profile being edited: what the form does not show (a client id, a key passphrase) is kept. */
+  /** The saved profile being edited: what the form does not show is kept. */
   original?: ConnectionProfile;
 }
 
@@ -79,6 +81,7 @@ const emptyDraft = (kind: Kind = 'kafka'): Draft => ({
   name: '',
   environment: environments[0]!,
   brokers: '127.0.0.1:9092',
+  clientId: 'eddy',
   host: '127.0.0.1',
   port: kind === 'postgres' ? '5432' : kind === 'sqlserver' ? '1433' : '',
   database: '',
@@ -107,6 +110,7 @@ function draftFrom(profile: ConnectionProfile): Draft {
     ...(profile.kind === 'kafka'
       ? {
           brokers: profile.brokers.join(', '),
+          clientId: profile.clientId,
           saslMechanism: profile.sasl?.mechanism ?? '',
           user: profile.sasl?.username ?? '',
           tls: profile.tls ? profile.tls.enabled !== false : false,
@@ -150,7 +154,7 @@ async function profileFrom(draft: Draft): Promise<ConnectionProfile> {
     return {
       ...base,
       kind: 'kafka',
-      clientId: draft.original?.kind === 'kafka' ? draft.original.clientId : 'eddy',
+      clientId: draft.clientId.trim() || 'eddy',
       brokers: draft.brokers.split(/[\s,]+/).filter(Boolean),
       ...(tls ? { tls } : {}),
       ...(draft.saslMechanism && password ? { sasl: { mechanism: draft.saslMechanism, username: draft.user, password } } : {}),
@@ -162,22 +166,37 @@ async function profileFrom(draft: Draft): Promise<ConnectionProfile> {
     : { ...sql, kind: 'sqlserver', encrypt: draft.encrypt, trustServerCertificate: draft.trustServerCertificate };
 }
 
+/** A finished test and when it ended. */
+interface TestOutcome {
+  result: ConnectionTestResult;
+  at: number;
+}
+
+/**
+ * The last test of each saved connection, kept for the session (not only while the view is open):
+ * coming back to Connections still shows which ones answered and when.
+ */
+const lastTests = new Map<string, TestOutcome>();
+
 export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX.Element {
   const connections = useLoad(() => engine.listConnections({}), [engineReady]);
   const secretStatus = useLoad(() => engine.secretStatus({}), [engineReady]);
   const [draft, setDraft] = useState<Draft>();
-  const [results, setResults] = useState<Record<string, ConnectionTestResult | 'testing'>>({});
+  const [results, setResults] = useState<Record<string, TestOutcome | 'testing'>>(() => Object.fromEntries(lastTests));
   const [error, setError] = useState<string>();
 
   const test = async (target: { id: string } | { profile: ConnectionProfile }, key: string): Promise<void> => {
     setResults((current) => ({ ...current, [key]: 'testing' }));
+    let result: ConnectionTestResult;
     try {
-      const result = await engine.testConnection(target);
-      setResults((current) => ({ ...current, [key]: result }));
+      result = await engine.testConnection(target);
     } catch (failure) {
       const message = failure instanceof EddyError ? failure.message : String(failure);
-      setResults((current) => ({ ...current, [key]: { ok: false, stage: 'config', message, elapsedMs: 0 } }));
+      result = { ok: false, stage: 'config', message, elapsedMs: 0 };
     }
+    const outcome = { result, at: Date.now() };
+    if ('id' in target) lastTests.set(key, outcome);
+    setResults((current) => ({ ...current, [key]: outcome }));
   };
 
   const save = async (): Promise<void> => {
@@ -193,6 +212,12 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
           // No storage (private mode): the Kafka view keeps its own choice.
         }
       }
+      // An edited profile has not been tested as it is now.
+      lastTests.delete(profile.id);
+      setResults((current) => {
+        const { [profile.id]: _old, ...rest } = current;
+        return rest;
+      });
       setDraft(undefined);
       setError(undefined);
       connections.reload();
@@ -205,6 +230,7 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
   const remove = async (id: string): Promise<void> => {
     if (!window.confirm(`Delete the connection "${id}"? The profile file is removed from the workspace.`)) return;
     await engine.deleteConnection({ id });
+    lastTests.delete(id);
     connections.reload();
   };
 
@@ -261,7 +287,7 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
                 <button onClick={() => setDraft(draftFrom(profile))}>Edit</button>
                 <button onClick={() => void remove(profile.id)}>Delete</button>
               </div>
-              {result && result !== 'testing' ? <TestResult result={result} /> : null}
+              {result && result !== 'testing' ? <TestResult outcome={result} /> : null}
             </li>
           );
         })}
@@ -282,12 +308,24 @@ const STAGE_WORDS: Record<ConnectionTestResult['stage'], string> = {
   permission: 'Failed: permission missing',
 };
 
-function TestResult({ result }: { result: ConnectionTestResult }): JSX.Element {
+/** "just now", "3 min ago", "at 14:05". */
+function testedWhen(at: number, now: number): string {
+  const seconds = Math.round((now - at) / 1000);
+  if (seconds < 60) return 'just now';
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return `at ${new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+}
+
+function TestResult({ outcome }: { outcome: TestOutcome }): JSX.Element {
+  const { result } = outcome;
   // Messages of a successful test already start "Connected to …": the label is a tick then.
   const label = result.ok ? (/^connected\b/i.test(result.message) ? '✓' : STAGE_WORDS.ok) : STAGE_WORDS[result.stage];
   return (
     <div className={result.ok ? 'test-result ok' : 'test-result failed'} role="status" data-testid="connection-test-result">
-      <strong>{label}</strong> <span>{result.message}</span> <span className="dim">({result.elapsedMs} ms)</span>
+      <strong>{label}</strong> <span>{result.message}</span>{' '}
+      <span className="dim" title={new Date(outcome.at).toLocaleString()}>
+        ({result.elapsedMs} ms, tested {testedWhen(outcome.at, Date.now())})
+      </span>
     </div>
   );
 }
@@ -298,7 +336,7 @@ function ConnectionForm(props: {
   onSave: () => void;
   onCancel: () => void;
   onTest: () => Promise<void>;
-  result: ConnectionTestResult | 'testing' | undefined;
+  result: TestOutcome | 'testing' | undefined;
   error: string | undefined;
   persistentAvailable: boolean;
   persistReason: string | undefined;
@@ -340,6 +378,10 @@ function ConnectionForm(props: {
           <label>
             Bootstrap brokers
             <input value={draft.brokers} onChange={(event) => set('brokers', event.target.value)} placeholder="host1:9092, host2:9092" required />
+          </label>
+          <label title="How this client names itself to the brokers: it shows in their request logs, quotas and consumer-group member lists.">
+            Client id
+            <input value={draft.clientId} onChange={(event) => set('clientId', event.target.value)} placeholder="eddy" maxLength={200} spellCheck={false} />
           </label>
           <label className="inline">
             <input type="checkbox" checked={draft.tls} onChange={(event) => set('tls', event.target.checked)} /> TLS
@@ -453,7 +495,7 @@ function ConnectionForm(props: {
           Save
         </button>
       </div>
-      {props.result && props.result !== 'testing' ? <TestResult result={props.result} /> : null}
+      {props.result && props.result !== 'testing' ? <TestResult outcome={props.result} /> : null}
       {props.error ? (
         <p className="error" role="alert">
           {props.error}
