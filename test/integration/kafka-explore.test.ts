@@ -222,6 +222,29 @@ describe.runIf(brokers)('kafka explore', () => {
     }
   });
 
+  it('keeps working after a topic it has seen is deleted behind its back', async () => {
+    // The engine's cached clients remember every topic they fetched metadata for; kafkajs asks for
+    // all of them on each refresh, and one deleted elsewhere made every later call fail.
+    const gone = uniqueTopic('gone');
+    const other = uniqueTopic('other');
+    await createTopic(kafka, gone, 1);
+    await createTopic(kafka, other, 1);
+    try {
+      await engine.call('describeKafkaTopic', { connection, topic: gone });
+      await engine.call('produceKafkaMessage', { connection, topic: gone, value: '{"a":1}' });
+      await deleteTopics(kafka, [gone]);
+      const detail = await engine.call('describeKafkaTopic', { connection, topic: other });
+      expect(detail.partitions).toHaveLength(1);
+      await engine.call('produceKafkaMessage', { connection, topic: other, value: '{"b":2}' });
+      expect((await engine.call('describeKafkaTopic', { connection, topic: other })).messages).toBe(1);
+      const lag = await engine.call('describeKafkaGroup', { connection, groupId });
+      expect(lag.partitions.length).toBeGreaterThan(0);
+      await expect(engine.call('describeKafkaTopic', { connection, topic: gone })).rejects.toThrow(/does not exist|No topic/);
+    } finally {
+      await deleteTopics(kafka, [other]);
+    }
+  });
+
   it('samples lag over time while leased, and stops when asked', async () => {
     const samples: { samplerId: string; sample: { totalLag: number | null; at: number } }[] = [];
     const stopListening = engine.on('onKafkaLagSample', (payload) => samples.push(payload));

@@ -25,6 +25,8 @@ export interface KafkaHandle {
 interface Entry extends KafkaHandle {
   lastUsed: number;
   busy: number;
+  /** Replaced in the cache: closed once its last user is done. */
+  retired: boolean;
   close(): Promise<void>;
 }
 
@@ -86,20 +88,43 @@ export class KafkaClientCache {
     this.timer.unref?.();
   }
 
-  /** Runs `work` with the connection's client; a connection failure drops the client and is reported in plain words. */
+  /**
+   * Runs `work` with the connection's client; a connection failure drops the client and is reported
+   * in plain words.
+   *
+   * "Unknown topic" is tried once more on fresh clients: kafkajs' clients remember every topic they
+   * fetched metadata for and ask for all of them on each refresh, so once one of those topics is
+   * deleted (by anyone), every later call that looks up another topic fails with that error,
+   * naming no topic. A fresh client knows only the topics of the call at hand, so the retry fails
+   * again only if one of those is really missing. Every call that can meet this error fails
+   * before it changes anything (the metadata lookup comes first), so trying again is safe.
+   */
   async use<T>(connection: KafkaConnection, what: string, work: (handle: KafkaHandle) => Promise<T>): Promise<T> {
-    const entry = await this.entry(connection);
-    entry.busy++;
-    entry.lastUsed = Date.now();
-    try {
-      return await work(entry);
-    } catch (error) {
-      if (isConnectionError(error)) await this.drop(entry.key);
-      throw toKafkaError(error, entry.target, what);
-    } finally {
-      entry.busy--;
+    for (let attempt = 0; ; attempt++) {
+      const entry = await this.entry(connection);
+      entry.busy++;
       entry.lastUsed = Date.now();
+      try {
+        return await work(entry);
+      } catch (error) {
+        if (isConnectionError(error)) await this.drop(entry.key);
+        else if (attempt === 0 && kafkaType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') {
+          this.retire(entry);
+          continue;
+        }
+        throw toKafkaError(error, entry.target, what);
+      } finally {
+        entry.busy--;
+        entry.lastUsed = Date.now();
+        if (entry.retired && entry.busy === 0) void entry.close();
+      }
     }
+  }
+
+  /** Takes the entry out of the cache without cutting off calls still using it (closed after the last). */
+  private retire(entry: Entry): void {
+    if (this.entries.get(entry.key) === entry) this.entries.delete(entry.key);
+    entry.retired = true;
   }
 
   async profile(connection: KafkaConnection): Promise<KafkaClientProfile> {
@@ -122,6 +147,7 @@ export class KafkaClientCache {
       target: profile.brokers.join(', '),
       lastUsed: Date.now(),
       busy: 0,
+      retired: false,
       admin() {
         if (!admin) {
           const created = kafka.admin();
