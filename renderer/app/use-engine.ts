@@ -49,7 +49,7 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loadable<T>
  * One user action at a time: which one runs (`busy`: the kind given to `run`), and its failure in
  * words until the next try.
  */
-export function useAction<K extends string = 'action'>(): { busy: K | undefined; error: string | undefined; run: (work: () => Promise<void>, kind?: K) => Promise<void> } {
+export function useAction<K extends string = 'action'>(): { busy: K | undefined; error: string | undefined; run: (work: () => Promise<void>, kind?: K) => Promise<void>; clearError: () => void } {
   const [busy, setBusy] = useState<K>();
   const [error, setError] = useState<string>();
   const run = async (work: () => Promise<void>, kind = 'action' as K): Promise<void> => {
@@ -63,5 +63,5 @@ export function useAction<K extends string = 'action'>(): { busy: K | undefined;
       setBusy(undefined);
     }
   };
-  return { busy, error, run };
+  return { busy, error, run, clearError: () => setError(undefined) };
 }

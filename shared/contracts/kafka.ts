@@ -372,6 +372,20 @@ export const KafkaCreateTopicRequestSchema = z
   })
   .strict();
 
+/** A topic config's name as Kafka spells them (`retention.ms`, `cleanup.policy`). */
+const ConfigName = z.string().min(1).max(255).regex(/^[a-z0-9._-]+$/, 'a config name such as retention.ms');
+
+export const KafkaAlterTopicConfigsRequestSchema = z
+  .object({
+    connection: KafkaConnectionSchema,
+    topic: TopicName,
+    /** Configs to set on the topic, by name. */
+    set: z.record(ConfigName, z.string().max(100_000)).default({}),
+    /** Configs to return to their defaults (their topic-level override removed). */
+    reset: z.array(ConfigName).max(1000).default([]),
+  })
+  .strict();
+
 /** The job a command started (the core Job shape; shared/contract.ts imports this file, so it is restated here). */
 const JobRef = z.object({
   id: z.string(),
@@ -400,6 +414,15 @@ export const kafkaCommands = {
     response: KafkaTopicDetailSchema,
   },
   createKafkaTopic: { request: KafkaCreateTopicRequestSchema, response: z.object({ created: z.boolean() }) },
+  /** Sets topic configs and returns others to their defaults, keeping every other override; answers the topic as it is then. */
+  alterKafkaTopicConfigs: { request: KafkaAlterTopicConfigsRequestSchema, response: KafkaTopicDetailSchema },
+  /** Raises a topic's partition count (Kafka cannot lower it); answers the topic as it is then. */
+  addKafkaPartitions: {
+    request: z.object({ connection: KafkaConnectionSchema, topic: TopicName, partitions: z.number().int().min(2).max(10_000) }).strict(),
+    response: KafkaTopicDetailSchema,
+  },
+  /** Deletes a topic and every message in it (Kafka's internal topics are refused). */
+  deleteKafkaTopic: { request: z.object({ connection: KafkaConnectionSchema, topic: TopicName }).strict(), response: z.object({ deleted: z.boolean() }) },
   /** Moves an empty group's committed offsets on a topic (earliest, latest, an offset or a time); refused while the group has members. */
   resetKafkaGroupOffsets: { request: KafkaResetOffsetsRequestSchema, response: KafkaResetOffsetsResultSchema },
   /** Deletes an empty group (its committed offsets); refused while it has members. */

@@ -140,6 +140,69 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await page.locator(`[data-topic="${topic}"]`).click();
   });
 
+  it('changes the new topic: edits, sets and resets configs, adds partitions, then deletes it after its name is typed', async () => {
+    const name = `${topic}-new`;
+    await page.locator(`[data-topic="${name}"]`).click();
+    const detail = page.getByTestId('kafka-topic-detail');
+    await detail.getByRole('heading', { name }).waitFor();
+    const configs = page.getByTestId('kafka-configs');
+    await configs.getByRole('button', { name: 'Edit retention.ms' }).click();
+    await configs.getByLabel('Value of retention.ms').fill('7200000');
+    await configs.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(() => configs.innerText()).toMatch(/retention\.ms\s+7200000 \(2 h\)/);
+    await configs.getByRole('button', { name: 'Reset cleanup.policy' }).click();
+    await expect.poll(() => configs.innerText()).not.toMatch(/cleanup\.policy/);
+    await detail.getByRole('button', { name: 'Set a config…' }).click();
+    const add = page.getByRole('form', { name: 'Set a config' });
+    await add.getByLabel('Config name').fill('max.message.bytes');
+    await add.getByLabel('Config value').fill('2000000');
+    await add.getByRole('button', { name: 'Set', exact: true }).click();
+    await expect.poll(() => configs.innerText()).toMatch(/max\.message\.bytes\s+2000000/);
+    // The broker holds what the view shows, the untouched override included.
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const described = await admin.describeConfigs({ resources: [{ type: 2, name }], includeSynonyms: false });
+      const overrides = Object.fromEntries(described.resources[0]!.configEntries.filter((entry) => entry.configSource === 1).map((entry) => [entry.configName, entry.configValue]));
+      expect(overrides).toEqual({ 'retention.ms': '7200000', 'max.message.bytes': '2000000' });
+    } finally {
+      await admin.disconnect();
+    }
+    // A bad value is refused by the broker and said so.
+    await configs.getByRole('button', { name: 'Edit retention.ms' }).click();
+    await configs.getByLabel('Value of retention.ms').fill('soon');
+    await configs.getByRole('button', { name: 'Save' }).click();
+    await detail.getByRole('alert').filter({ hasText: /retention\.ms/ }).waitFor();
+    await configs.getByRole('button', { name: 'Cancel' }).click();
+    await expect.poll(() => detail.getByRole('alert').count()).toBe(0);
+
+    await detail.getByRole('button', { name: 'Add partitions…' }).click();
+    const partitions = page.getByRole('form', { name: 'Add partitions' });
+    expect(await partitions.getByLabel('New partition count').inputValue()).toBe('3');
+    await screenshot(page, 'kafka-add-partitions');
+    await partitions.getByRole('button', { name: 'Add partitions' }).click();
+    await expect.poll(() => detail.locator('input[aria-label^="Partition "]').count()).toBe(3);
+
+    await detail.getByRole('button', { name: 'Delete topic…' }).click();
+    const confirm = page.getByRole('form', { name: 'Delete topic' });
+    const remove = confirm.getByRole('button', { name: 'Delete topic', exact: true });
+    await confirm.getByLabel('Topic name to confirm').fill(name.slice(0, -1));
+    expect(await remove.isDisabled()).toBe(true);
+    await screenshot(page, 'kafka-delete-topic');
+    await confirm.getByLabel('Topic name to confirm').fill(name);
+    await remove.click();
+    await page.locator(`[data-topic="${name}"]`).waitFor({ state: 'detached' });
+    await page.getByText('Pick a topic to see its partitions and configs.').waitFor();
+    const check = kafka.admin();
+    await check.connect();
+    try {
+      expect(await check.listTopics()).not.toContain(name);
+    } finally {
+      await check.disconnect();
+    }
+    await page.locator(`[data-topic="${topic}"]`).click();
+  });
+
   it('captures from an offset into the event log, with progress, and the stream shows in the Explorer', async () => {
     await page.getByRole('button', { name: /^Capture/ }).click();
     const dialog = page.getByRole('dialog');

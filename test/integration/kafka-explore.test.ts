@@ -222,6 +222,53 @@ describe.runIf(brokers)('kafka explore', () => {
     }
   });
 
+  it('changes a topic: sets and resets configs keeping the other overrides, adds partitions, deletes it; refuses internal topics', async () => {
+    const target = uniqueTopic('change');
+    await createTopic(kafka, target, 1, [
+      { name: 'retention.ms', value: '3600000' },
+      { name: 'max.message.bytes', value: '2000000' },
+    ]);
+    const overrides = (detail: { configs: { name: string; value: string | null; source: string }[] }): Record<string, string | null> =>
+      Object.fromEntries(detail.configs.filter((entry) => entry.source === 'topic').map((entry) => [entry.name, entry.value]));
+    try {
+      // Set one, leave the other: AlterConfigs replaces all overrides, so the untouched one must be sent back.
+      let detail = await engine.call('alterKafkaTopicConfigs', { connection, topic: target, set: { 'cleanup.policy': 'compact' } });
+      expect(overrides(detail)).toEqual({ 'retention.ms': '3600000', 'max.message.bytes': '2000000', 'cleanup.policy': 'compact' });
+      detail = await engine.call('alterKafkaTopicConfigs', { connection, topic: target, set: { 'retention.ms': '7200000' }, reset: ['max.message.bytes'] });
+      expect(overrides(detail)).toEqual({ 'retention.ms': '7200000', 'cleanup.policy': 'compact' });
+      // What another client reads from the broker agrees.
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const described = await admin.describeConfigs({ resources: [{ type: 2, name: target }], includeSynonyms: false });
+        const entries = described.resources[0]!.configEntries;
+        expect(entries.find((entry) => entry.configName === 'retention.ms')?.configValue).toBe('7200000');
+        expect(entries.find((entry) => entry.configName === 'max.message.bytes')?.isDefault).toBe(true);
+      } finally {
+        await admin.disconnect();
+      }
+      await expect(engine.call('alterKafkaTopicConfigs', { connection, topic: target, set: { 'retention.ms': 'soon' } })).rejects.toMatchObject({ code: 'VALIDATION', message: expect.stringMatching(/refused retention\.ms = "soon"/) });
+      await expect(engine.call('alterKafkaTopicConfigs', { connection, topic: target, set: { 'no.such.config': '1' } })).rejects.toThrow(/not a topic config/);
+      expect(overrides(await engine.call('describeKafkaTopic', { connection, topic: target }))).toEqual({ 'retention.ms': '7200000', 'cleanup.policy': 'compact' });
+
+      expect((await engine.call('addKafkaPartitions', { connection, topic: target, partitions: 3 })).partitions.map((entry) => entry.partition)).toEqual([0, 1, 2]);
+      await expect(engine.call('addKafkaPartitions', { connection, topic: target, partitions: 2 })).rejects.toThrow(/has 3 partition\(s\)/);
+
+      await expect(engine.call('deleteKafkaTopic', { connection, topic: '__consumer_offsets' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+      expect(await engine.call('deleteKafkaTopic', { connection, topic: target })).toEqual({ deleted: true });
+      const admin2 = kafka.admin();
+      await admin2.connect();
+      try {
+        expect(await admin2.listTopics()).not.toContain(target);
+      } finally {
+        await admin2.disconnect();
+      }
+      await expect(engine.call('deleteKafkaTopic', { connection, topic: target })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await deleteTopics(kafka, [target]).catch(() => undefined);
+    }
+  });
+
   it('keeps working after a topic it has seen is deleted behind its back', async () => {
     // The engine's cached clients remember every topic they fetched metadata for; kafkajs asks for
     // all of them on each refresh, and one deleted elsewhere made every later call fail.

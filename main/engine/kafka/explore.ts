@@ -19,9 +19,9 @@ import type {
 } from '../../../shared/contracts/kafka.js';
 import { partitionKey, type OffsetTable, type RawCluster } from './cluster-access.js';
 
-const isInternalTopic = (name: string): boolean => name.startsWith('__');
+export const isInternalTopic = (name: string): boolean => name.startsWith('__');
 /** ConfigResourceTypes.TOPIC: kafkajs is CommonJS and Node's ESM loader does not see that export by name. */
-const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
+export const TOPIC_RESOURCE = 2 as ConfigResourceTypes;
 
 /** Offsets of many topics: in bulk through the raw cluster, else topic by topic through the admin. */
 export async function topicOffsets(admin: Admin, raw: RawCluster | undefined, topics: string[]): Promise<OffsetTable> {

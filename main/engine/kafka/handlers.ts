@@ -15,6 +15,7 @@ import { describeGroup, describeTopic, listGroups, listTopics } from './explore.
 import { LagSamplers } from './lag-sampler.js';
 import { deleteGroup, resetGroupOffsets } from './group-admin.js';
 import { peekTopic } from './peek.js';
+import { addPartitions, alterTopicConfigs, deleteTopic } from './topic-admin.js';
 import { produceFile, produceOne, replayToTopic } from './produce.js';
 import { Partitioners, type Admin } from 'kafkajs';
 
@@ -139,6 +140,27 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
           topics: [{ topic, numPartitions: partitions, replicationFactor, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
         });
         return { created };
+      }),
+
+    alterKafkaTopicConfigs: ({ connection, topic, set, reset }) =>
+      clients.use(connection, `Changing the configs of topic "${topic}"`, async (handle) => {
+        const admin = await handle.admin();
+        await requireTopic(admin, topic, handle.target);
+        return alterTopicConfigs(admin, topic, set, reset);
+      }),
+
+    addKafkaPartitions: ({ connection, topic, partitions }) =>
+      clients.use(connection, `Adding partitions to topic "${topic}"`, async (handle) => {
+        const admin = await handle.admin();
+        await requireTopic(admin, topic, handle.target);
+        return addPartitions(admin, topic, partitions);
+      }),
+
+    deleteKafkaTopic: ({ connection, topic }) =>
+      clients.use(connection, `Deleting topic "${topic}"`, async (handle) => {
+        const admin = await handle.admin();
+        await requireTopic(admin, topic, handle.target);
+        return deleteTopic(admin, topic);
       }),
 
     resetKafkaGroupOffsets: ({ connection, ...request }) =>

@@ -4,8 +4,8 @@ import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaTopicDetail } from '../../../shared/contracts/kafka';
 import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
-import { configInWords } from './config-values';
 import { TopicMessages } from './topic-messages';
+import { AddPartitionsForm, DeleteTopicCard, TopicConfigs } from './topic-settings';
 import { connectionKey, formatCount, formatTime, useEngineLoad } from './kafka-hooks';
 
 const LIST_REFRESH_MS = 15_000;
@@ -91,15 +91,25 @@ export function TopicsView({ connection, onCapture, onProduce }: { connection: K
         {cluster.data && topics.length === 0 ? <p className="hint kafka-pad">{filter ? 'No topic matches the filter.' : 'This cluster has no topics yet.'}</p> : null}
       </section>
       <section className="kafka-detail" aria-label="Topic detail">
-        {selected ? <TopicDetail key={selected} connection={connection} topic={selected} onCapture={onCapture} onProduce={onProduce} /> : <div className="empty-state">Pick a topic to see its partitions and configs.</div>}
+        {selected ? (
+          <TopicDetail
+            key={selected}
+            connection={connection}
+            topic={selected}
+            onCapture={onCapture}
+            onProduce={onProduce}
+            onChanged={cluster.reload}
+            onDeleted={() => {
+              setSelected(undefined);
+              cluster.reload();
+            }}
+          />
+        ) : (
+          <div className="empty-state">Pick a topic to see its partitions and configs.</div>
+        )}
       </section>
     </div>
   );
-}
-
-function ConfigWords({ name, value }: { name: string; value: string | null | undefined }): JSX.Element | null {
-  const words = configInWords(name, value);
-  return words ? <span className="dim"> ({words})</span> : null;
 }
 
 const CLEANUP_POLICIES = ['delete', 'compact', 'compact,delete'] as const;
@@ -187,11 +197,28 @@ function NewTopicForm({ connection, brokers, onCancel, onCreated }: { connection
   );
 }
 
-function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: KafkaConnection; topic: string; onCapture: (topic: string, partitions: number[]) => void; onProduce: (topic: string) => void }): JSX.Element {
-  const detail = useEngineLoad<KafkaTopicDetail>(() => engine.describeKafkaTopic({ connection, topic }), `${connectionKey(connection)}:${topic}`);
-  const [showDefaults, setShowDefaults] = useState(false);
+function TopicDetail(props: {
+  connection: KafkaConnection;
+  topic: string;
+  onCapture: (topic: string, partitions: number[]) => void;
+  onProduce: (topic: string) => void;
+  /** The topic changed (partitions, configs): the list's counts may too. */
+  onChanged: () => void;
+  onDeleted: () => void;
+}): JSX.Element {
+  const { connection, topic, onCapture, onProduce } = props;
+  const loaded = useEngineLoad<KafkaTopicDetail>(() => engine.describeKafkaTopic({ connection, topic }), `${connectionKey(connection)}:${topic}`);
+  // A change answers the topic as it is then: shown until the next reload.
+  const [changed, setChanged] = useState<KafkaTopicDetail>();
+  const detail = { ...loaded, data: changed && (!loaded.data || changed.at > loaded.data.at) ? changed : loaded.data };
   const [view, setView] = useState<'partitions' | 'messages'>('partitions');
   const [chosen, setChosen] = useState<Set<number>>(new Set());
+  const [action, setAction] = useState<'partitions' | 'delete'>();
+  const onChanged = (next: KafkaTopicDetail): void => {
+    setChanged(next);
+    setAction(undefined);
+    props.onChanged();
+  };
   if (detail.error && !detail.data) {
     return (
       <div className="kafka-error" role="alert">
@@ -202,7 +229,6 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
   }
   if (!detail.data) return <div className="empty-state">Loading {topic}…</div>;
   const data = detail.data;
-  const configs = data.configs.filter((entry) => showDefaults || !entry.isDefault);
   const toggle = (partition: number): void =>
     setChosen((current) => {
       const next = new Set(current);
@@ -222,10 +248,16 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
           Capture{chosen.size > 0 ? ` ${chosen.size} partition(s)` : ''}…
         </button>
         <button onClick={() => onProduce(data.name)}>Produce…</button>
+        {data.internal ? null : (
+          <button className="danger" onClick={() => setAction(action === 'delete' ? undefined : 'delete')} aria-expanded={action === 'delete'}>
+            Delete topic…
+          </button>
+        )}
         <button onClick={detail.reload} disabled={detail.loading} title="Reload">
           ↻
         </button>
       </div>
+      {action === 'delete' ? <DeleteTopicCard connection={connection} topic={data.name} onDeleted={props.onDeleted} onCancel={() => setAction(undefined)} /> : null}
       <div className="kafka-topic-tabs" role="tablist" aria-label="Topic views">
         <button role="tab" aria-selected={view === 'partitions'} className={view === 'partitions' ? 'toggle active' : 'toggle'} onClick={() => setView('partitions')}>
           Partitions &amp; configs
@@ -268,31 +300,16 @@ function TopicDetail({ connection, topic, onCapture, onProduce }: { connection: 
             ))}
           </tbody>
         </table>
-        <div className="kafka-toolbar">
-          <h3>Configs</h3>
-          <label className="kafka-check">
-            <input type="checkbox" checked={showDefaults} onChange={(event) => setShowDefaults(event.target.checked)} /> show defaults
-          </label>
-        </div>
-        <table className="kafka-table kafka-configs" data-testid="kafka-configs">
-          <tbody>
-            {configs.map((entry) => (
-              <tr key={entry.name} className={entry.isDefault ? 'dim' : ''}>
-                <td className="mono">{entry.name}</td>
-                <td className="mono">
-                  {entry.isSensitive ? '••••••' : (entry.value ?? '—')}
-                  {entry.isSensitive ? null : <ConfigWords name={entry.name} value={entry.value} />}
-                </td>
-                <td className="hint">{entry.source}</td>
-              </tr>
-            ))}
-            {configs.length === 0 ? (
-              <tr>
-                <td className="hint">Every config has its default value.</td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
+        {action === 'partitions' ? (
+          <AddPartitionsForm connection={connection} detail={data} onChanged={onChanged} onCancel={() => setAction(undefined)} />
+        ) : data.internal ? null : (
+          <div className="kafka-pad kafka-under-table">
+            <button className="link-button" onClick={() => setAction('partitions')}>
+              Add partitions…
+            </button>
+          </div>
+        )}
+        <TopicConfigs connection={connection} detail={data} onChanged={onChanged} />
         </>
       )}
     </div>
