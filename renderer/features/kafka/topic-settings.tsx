@@ -9,6 +9,14 @@ import { configInWords } from './config-values';
 
 type ConfigEntry = KafkaTopicDetail['configs'][number];
 
+function ErrorLine({ error }: { error: string | undefined }): JSX.Element | null {
+  return error ? (
+    <p className="kafka-error" role="alert">
+      {error}
+    </p>
+  ) : null;
+}
+
 function ConfigWords({ name, value }: { name: string; value: string | null | undefined }): JSX.Element | null {
   const words = configInWords(name, value);
   return words ? <span className="dim"> ({words})</span> : null;
@@ -33,6 +41,12 @@ export function TopicConfigs({ connection, detail, onChanged }: { connection: Ka
       setNewName('');
       setNewValue('');
     });
+  /** Closes the edit or the new-config row, and what it said. */
+  const close = (): void => {
+    clearError();
+    setEditing(undefined);
+    setAdding(false);
+  };
   const choices = detail.configs.filter((entry) => entry.isDefault && editable(entry)).map((entry) => entry.name);
   const newEntry = detail.configs.find((entry) => entry.name === newName);
   return (
@@ -77,22 +91,12 @@ export function TopicConfigs({ connection, detail, onChanged }: { connection: Ka
           <button type="submit" className="primary" disabled={!newName || !newValue.trim() || busy !== undefined}>
             {busy ? 'Saving…' : 'Set'}
           </button>
-          <button
-            type="button"
-            onClick={() => {
-              clearError();
-              setAdding(false);
-            }}
-          >
+          <button type="button" onClick={close}>
             Cancel
           </button>
         </form>
       ) : null}
-      {error ? (
-        <p className="kafka-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorLine error={error} />
       <table className="kafka-table kafka-configs" data-testid="kafka-configs">
         <tbody>
           {configs.map((entry) => (
@@ -111,13 +115,7 @@ export function TopicConfigs({ connection, detail, onChanged }: { connection: Ka
                     <button type="submit" className="primary" disabled={!draft.trim() || busy !== undefined}>
                       Save
                     </button>
-                    <button
-                      type="button"
-                      onClick={() => {
-                        clearError();
-                        setEditing(undefined);
-                      }}
-                    >
+                    <button type="button" onClick={close}>
                       Cancel
                     </button>
                   </form>
@@ -192,11 +190,7 @@ export function AddPartitionsForm({ connection, detail, onChanged, onCancel }: {
         </button>
       </div>
       <p className="hint">Kafka cannot remove partitions again. Records with a key may go to a different partition from now on, so per-key order is only kept for records produced after the change.</p>
-      {error ? (
-        <p className="kafka-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorLine error={error} />
     </form>
   );
 }
@@ -233,11 +227,7 @@ export function DeleteTopicCard({ connection, topic, onDeleted, onCancel }: { co
           Cancel
         </button>
       </div>
-      {error ? (
-        <p className="kafka-error" role="alert">
-          {error}
-        </p>
-      ) : null}
+      <ErrorLine error={error} />
     </form>
   );
 }
