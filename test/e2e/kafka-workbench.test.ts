@@ -84,6 +84,12 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     await summary.filter({ hasText: /^50 message\(s\), newest first/ }).waitFor();
     const rows = page.locator('.kafka-message-table tbody tr');
     expect(await rows.count()).toBe(50);
+    // Searching what was read: plain-text records only (every tenth), then nothing.
+    await page.getByLabel('Search the messages read').fill('PLAIN TEXT');
+    await summary.filter({ hasText: /^5 of 50 message\(s\) contain "PLAIN TEXT"/ }).waitFor();
+    expect(await rows.count()).toBe(5);
+    await page.getByLabel('Search the messages read').fill('');
+    await expect.poll(() => rows.count()).toBe(50);
     // Every tenth record is plain text (stored with a note); the rest are JSON orders.
     await page.getByLabel('Messages partition').selectOption('1');
     await page.getByLabel('Messages from').selectOption('offset');

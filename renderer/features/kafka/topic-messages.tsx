@@ -1,7 +1,7 @@
 // A topic's messages, read on demand to look at them (the engine's peek: no consumer group,
 // nothing stored): the newest, or forward from the oldest, an offset or a time, in all partitions
 // or one. A row opens the message's value, headers and decode note below the table.
-import { useEffect, useState, type JSX } from 'react';
+import { useEffect, useMemo, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaPeekMessage, KafkaPeekResult } from '../../../shared/contracts/kafka';
 import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
@@ -12,6 +12,14 @@ import { formatTime, localInputToMs, positionFrom } from './kafka-hooks';
 type From = 'newest' | 'oldest' | 'offset' | 'timestamp';
 const LIMITS = [20, 50, 100, 500];
 
+/** The text a message is searched in: key, value (as JSON), raw bytes, headers, decode note. */
+function searchText(message: KafkaPeekMessage): string {
+  const text = (json: unknown): string => (json === null || json === undefined ? '' : typeof json === 'string' ? json : JSON.stringify(json));
+  const value = text(message.value);
+  const headers = message.headers.map((header) => `${header.key}=${header.value}`).join(' ');
+  return `${text(message.key)}\n${value}\n${message.valueBytes ?? ''}\n${headers}\n${message.decodeError ?? ''}`.toLowerCase();
+}
+
 export function TopicMessages({ connection, topic, partitions }: { connection: KafkaConnection; topic: string; partitions: number[] }): JSX.Element {
   const [partition, setPartition] = useState('all');
   const [from, setFrom] = useState<From>('newest');
@@ -21,6 +29,11 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
   const [result, setResult] = useState<KafkaPeekResult | undefined>();
   const { busy, error, run } = useAction();
   const [open, setOpen] = useState<KafkaPeekMessage | undefined>();
+  const [search, setSearch] = useState('');
+  const shown = useMemo(() => {
+    const needle = search.trim().toLowerCase();
+    return !result || needle === '' ? (result?.messages ?? []) : result.messages.filter((message) => searchText(message).includes(needle));
+  }, [result, search]);
   const offsetValid = from !== 'offset' || /^\d+$/.test(offset.trim());
   const timeValid = from !== 'timestamp' || localInputToMs(time) !== undefined;
 
@@ -89,12 +102,19 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
         </p>
       ) : null}
       {result ? (
-        <p className="hint kafka-pad" data-testid="kafka-messages-summary">
-          {result.messages.length} message(s){from === 'newest' ? ', newest first' : ''} · read {formatTime(result.at)}
-          {result.note ? ` · ${result.note}` : ''}
-        </p>
+        <div className="kafka-toolbar kafka-messages-found">
+          <p className="hint" data-testid="kafka-messages-summary">
+            {search.trim() ? `${shown.length} of ${result.messages.length} message(s) contain "${search.trim()}"` : `${result.messages.length} message(s)`}
+            {from === 'newest' ? ', newest first' : ''} · read {formatTime(result.at)}
+            {result.note ? ` · ${result.note}` : ''}
+          </p>
+          <span className="spacer" />
+          {result.messages.length > 0 ? (
+            <input aria-label="Search the messages read" placeholder="Search key, value, headers" value={search} onChange={(event) => setSearch(event.target.value)} spellCheck={false} />
+          ) : null}
+        </div>
       ) : null}
-      {result && result.messages.length > 0 ? (
+      {shown.length > 0 ? (
         <table className="kafka-table kafka-message-table">
           <thead>
             <tr>
@@ -106,7 +126,7 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
             </tr>
           </thead>
           <tbody>
-            {result.messages.map((message) => (
+            {shown.map((message) => (
               <tr
                 key={`${message.partition}/${message.offset}`}
                 className={open === message ? 'selected' : ''}
