@@ -176,6 +176,8 @@ export const EngineStatusSchema = z.object({
   at: z.number(),
 });
 export type EngineStatus = z.infer<typeof EngineStatusSchema>;
+/** Exit code of an engine that cannot open its workspace until the user acts (EX_CONFIG): hosts stop instead of restarting it. */
+export const ENGINE_EXIT_CANNOT_OPEN = 78;
 
 export const coreEvents = {
   /** Engine lifecycle, emitted by the host that supervises the engine process. */

@@ -2,7 +2,7 @@
 // `process.parentPort`) and as a Node child process in web mode (messages on `process.send`). It
 // reads its settings from the few environment variables the host passes, opens the workspace, and
 // answers wire requests until the host closes it.
-import { EddyError, type HostResponse, type SecretsCall, type WireMessage } from '../../shared/contract.js';
+import { EddyError, ENGINE_EXIT_CANNOT_OPEN as EXIT_CANNOT_OPEN, type HostResponse, type SecretsCall, type WireMessage } from '../../shared/contract.js';
 import { dispatch } from './dispatch.js';
 import { createEngine } from './engine.js';
 import { engineSettingsFromEnv } from './settings.js';
@@ -61,7 +61,18 @@ async function main(): Promise<void> {
     });
   };
   channel.onMessage(handle);
-  const opened = await createEngine(engineSettingsFromEnv(process.env), (stream, payload) => channel.send({ kind: 'event', stream, payload }), askHost);
+  let opened: Awaited<ReturnType<typeof createEngine>>;
+  try {
+    opened = await createEngine(engineSettingsFromEnv(process.env), (stream, payload) => channel.send({ kind: 'event', stream, payload }), askHost);
+  } catch (error) {
+    // A workspace another process holds (the log's lock): starting again cannot help. Say so to
+    // the host, which then stops instead of restarting; the user closes the other process first.
+    if (error instanceof EddyError && error.code === 'CONFLICT') {
+      channel.send({ kind: 'event', stream: 'onEngineStatus', payload: { state: 'stopped', message: error.message } });
+      throw Object.assign(error, { exitCode: EXIT_CANNOT_OPEN });
+    }
+    throw error;
+  }
   ready.engine = opened;
   for (const data of pendingRequests.splice(0)) handle(data);
   // When the host goes away the engine closes the workspace cleanly instead of lingering.
@@ -71,6 +82,13 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  const exitCode = (error as { exitCode?: unknown }).exitCode;
+  if (exitCode === EXIT_CANNOT_OPEN) {
+    process.stderr.write(`eddy engine cannot open the workspace: ${(error as Error).message}\n`);
+    // Let the status message reach the host before the channel closes.
+    setTimeout(() => process.exit(EXIT_CANNOT_OPEN), 100);
+    return;
+  }
   process.stderr.write(`eddy engine failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exit(70);
 });

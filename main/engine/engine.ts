@@ -61,6 +61,7 @@ export async function createEngine(settings: EngineSettings, emit: Emit, askHost
   const workspace = await openWorkspace(settings);
   const log = await openEventLog({
     dir: path.join(workspace.localDir, 'log'),
+    holder: settings.host === 'cli' ? 'an eddy command' : settings.host === 'desktop' ? 'the Eddy app' : 'Eddy in web mode',
     onProblem: (problem) => report(problem.severity, problem.source, problem.message),
   });
   const notifier = appendNotifier(emit);

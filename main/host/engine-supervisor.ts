@@ -3,7 +3,7 @@
 // engine dies, restarts it with backoff, and reports its lifecycle as `onEngineStatus`.
 // It never imports `electron`: the Electron host passes a utilityProcess spawner, web mode a fork.
 import { answerSecretsCall, type HostSecrets } from './host-secrets.js';
-import type { EngineStatus, ErrorEnvelope, WireEvent, WireMessage, WireResponse } from '../../shared/contract.js';
+import { ENGINE_EXIT_CANNOT_OPEN as EXIT_CANNOT_OPEN, type EngineStatus, type ErrorEnvelope, type WireEvent, type WireMessage, type WireResponse } from '../../shared/contract.js';
 
 /** The host's handle on one running engine process. */
 export interface EngineChannel {
@@ -43,6 +43,8 @@ export class EngineSupervisor {
   private status: EngineStatus = { state: 'stopped', restarts: 0, at: Date.now() };
   private readonly recentCrashes: number[] = [];
   private restartTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Why the engine said it cannot open the workspace, until it exits. */
+  private cannotOpen: string | undefined;
   private stopping = false;
   private readyWaiters: Array<() => void> = [];
 
@@ -143,6 +145,11 @@ export class EngineSupervisor {
       if (message.stream === 'onEngineStatus') {
         // The engine announces readiness through the same stream; the supervisor owns the state.
         const payload = message.payload as Partial<EngineStatus> | undefined;
+        if (payload?.state === 'stopped' && typeof payload.message === 'string') {
+          // The engine cannot open the workspace (another process holds it): said before it exits.
+          this.cannotOpen = payload.message;
+          return;
+        }
         if (payload?.state === 'ready') {
           this.setStatus({ state: 'ready', pid: channel.pid, restarts: this.status.restarts });
           const waiters = this.readyWaiters;
@@ -184,6 +191,12 @@ export class EngineSupervisor {
     this.pending.clear();
     if (this.stopping) return;
     this.options.log?.(`engine ${reason}`);
+    if (code === EXIT_CANNOT_OPEN && this.cannotOpen !== undefined) {
+      // Restarting would fail the same way: stop and say why; a restart (or reload) tries again.
+      this.setStatus({ state: 'stopped', message: `Eddy could not open the workspace. ${this.cannotOpen}`, restarts: this.status.restarts });
+      this.cannotOpen = undefined;
+      return;
+    }
     this.setStatus({ state: 'crashed', message: `The engine stopped unexpectedly (${reason}). Restarting…`, restarts: this.status.restarts });
     this.scheduleRestart();
   }

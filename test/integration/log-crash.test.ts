@@ -166,6 +166,52 @@ describe('event log crash safety (SIGKILL)', () => {
     expect(new Set(pausedAt).size).toBeGreaterThanOrEqual(5);
   }, 120_000);
 
+  it('lets one process at a time write: a second opener is refused while the writer lives, and takes over once it is killed', async () => {
+    const own = path.join(workDir, 'locked-log');
+    const child = spawn(process.execPath, [childScript, own, '9000000'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('ACK ')) resolve(); // ready, and at least one batch durable
+        });
+        child.on('exit', (code) => reject(new Error(`child exited (${code}) before it was ready`)));
+      });
+      // The child appends away; this process may neither open nor recover the log meanwhile.
+      const refused = await openEventLog({ dir: own, backgroundVerifyDelayMs: null }).then(
+        async (log) => {
+          await log.close();
+          return null;
+        },
+        (error: unknown) => error as { code?: string; message?: string },
+      );
+      expect(refused?.code).toBe('CONFLICT');
+      expect(refused?.message).toContain(`pid ${child.pid}`);
+      expect(refused?.message).toMatch(/Only one process can write to it at a time/);
+      // Opening twice in one process is refused as well.
+      const first = await openEventLog({ dir: path.join(workDir, 'same-process'), backgroundVerifyDelayMs: null });
+      try {
+        await expect(openEventLog({ dir: path.join(workDir, 'same-process'), backgroundVerifyDelayMs: null })).rejects.toMatchObject({ code: 'CONFLICT' });
+      } finally {
+        await first.close();
+      }
+      const again = await openEventLog({ dir: path.join(workDir, 'same-process'), backgroundVerifyDelayMs: null });
+      await again.close();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+    }
+    // The writer died without releasing the lock: the next opener takes it over and recovers.
+    const log = await openEventLog({ dir: own, segmentBytes: CRASH_SEGMENT_BYTES, snapshotBytes: CRASH_SNAPSHOT_BYTES, backgroundVerifyDelayMs: null });
+    try {
+      expect((await log.streams()).reduce((sum, entry) => sum + entry.count, 0)).toBeGreaterThan(0);
+    } finally {
+      await log.close();
+    }
+  }, 60_000);
+
   it('starts after torn or bit-flipped journal tails at random offsets, losing no acknowledged event', async () => {
     for (let round = 0; round < 6; round++) {
       const run = await runChild(dir(), (round + 50) * 100_000, { killAfterMs: 40 + Math.floor(Math.random() * 150) });

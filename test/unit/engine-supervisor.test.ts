@@ -2,7 +2,7 @@
 // requests when the engine dies, restart with backoff, and giving up on a crash loop.
 import { describe, expect, it } from 'vitest';
 import { EventEmitter } from 'node:events';
-import type { WireEvent, WireMessage } from '../../shared/contract.js';
+import { ENGINE_EXIT_CANNOT_OPEN, type WireEvent, type WireMessage } from '../../shared/contract.js';
 import { EngineSupervisor, type EngineChannel } from '../../main/host/engine-supervisor.js';
 
 class FakeEngine extends EventEmitter implements EngineChannel {
@@ -90,6 +90,29 @@ describe('EngineSupervisor', () => {
     expect(spawned).toBe(4);
     expect(supervisor.currentStatus.state).toBe('stopped');
     expect(supervisor.currentStatus.message).toMatch(/crashed 4 times/);
+  });
+
+  it('stops without restarting when the engine cannot open the workspace (another process holds it), and says why', async () => {
+    let spawned = 0;
+    const supervisor = new EngineSupervisor({
+      spawn: () => {
+        spawned++;
+        const engine = new FakeEngine(false);
+        // What engine-process does on a CONFLICT while opening: the reason, then exit 78.
+        engine.removeAllListeners();
+        setTimeout(() => {
+          engine.emit('message', { kind: 'event', stream: 'onEngineStatus', payload: { state: 'stopped', message: "This workspace's event log is open in the Eddy app (pid 4242)." } });
+          engine.emit('exit', ENGINE_EXIT_CANNOT_OPEN, null);
+        }, 2);
+        return engine;
+      },
+      backoffMs: () => 1,
+    });
+    supervisor.start();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(spawned).toBe(1);
+    expect(supervisor.currentStatus.state).toBe('stopped');
+    expect(supervisor.currentStatus.message).toBe("Eddy could not open the workspace. This workspace's event log is open in the Eddy app (pid 4242).");
   });
 
   it('reports a spawn failure as a crash instead of throwing', async () => {

@@ -52,6 +52,7 @@ import {
 } from './event-codec.js';
 import { errorMessage, isNoSpace, nodeFs, type LogFs } from './fs-layer.js';
 import { JournalWriter, scanJournal } from './journal.js';
+import { acquireLogLock } from './log-lock.js';
 import { MANIFEST_FILE, emptyManifest, readManifestFile, writeManifestFile, type Manifest, type RetentionPolicy, type SealedSegmentInfo } from './manifest.js';
 import {
   OpenPositionMap,
@@ -89,6 +90,8 @@ export interface LogProblem {
 export interface EventLogOptions {
   /** The log's folder (created if missing). */
   dir: string;
+  /** Who holds the log's lock, named to a second process that tries to open it (default "an Eddy engine"). */
+  holder?: string;
   /** Larger events are refused, with their position and size reported (default 16 MiB). */
   maxEventBytes?: number;
   /** Seal the active segment once its database passes this size (default 32 MiB). */
@@ -398,6 +401,8 @@ class SegmentedEventLog implements EventLog {
   private readonly maxPendingBytes: number;
   private readonly now: () => number;
   private readonly hooks: DurabilityHooks | undefined;
+  private readonly holder: string;
+  private releaseLock: () => Promise<void> = async () => undefined;
 
   private manifest: Manifest = emptyManifest();
   private manifestWrite: Promise<unknown> = Promise.resolve();
@@ -449,6 +454,7 @@ class SegmentedEventLog implements EventLog {
     this.dir = path.resolve(options.dir);
     this.maxEventBytes = options.maxEventBytes ?? 16 * MiB;
     this.segmentBytes = options.segmentBytes ?? 32 * MiB;
+    this.holder = options.holder ?? 'an Eddy engine';
     this.snapshotBytes = options.snapshotBytes ?? 2 * this.segmentBytes;
     this.maxPendingBytes = options.maxPendingBytes ?? 64 * MiB;
     this.retentionIntervalMs = options.retentionIntervalMs ?? 60_000;
@@ -530,6 +536,17 @@ class SegmentedEventLog implements EventLog {
   async open(): Promise<void> {
     // Independent file operations run together: each is a thread-pool round trip.
     await this.fs.mkdir(this.dir);
+    // One writer per log, whatever the process (log-lock.ts): before anything is read or removed.
+    this.releaseLock = await acquireLogLock(this.fs, this.file('LOCK'), this.holder);
+    try {
+      await this.openLocked();
+    } catch (error) {
+      await this.releaseLock();
+      throw error;
+    }
+  }
+
+  private async openLocked(): Promise<void> {
     await Promise.all([this.fs.mkdir(this.file('segments')), this.fs.mkdir(this.file('active'))]);
     // The newest open segment's snapshot is the biggest read on the way to the first page: start
     // reading (and hashing) it now, while the manifest and the sealed files are checked.
@@ -2505,6 +2522,7 @@ class SegmentedEventLog implements EventLog {
     this.cache.closeAll();
     this.tails.clear();
     this.appendWatchers.clear();
+    await this.releaseLock();
   }
 }
 
