@@ -32,6 +32,8 @@ export const SourceStateSchema = z.object({
   lagBytes: z.number().optional(),
   lagMs: z.number().optional(),
   message: z.string().optional(),
+  /** What the user should know that did not stop the capture (a change kept without its values, a snapshot not taken); kept while it runs. */
+  warnings: z.array(z.string()).optional(),
   /** Set in `gap-detected`: the source positions whose changes can no longer be read. */
   gap: z.object({ from: z.string(), to: z.string(), recommendation: z.string().optional() }).optional(),
   /** The last source position the log has durably stored (PostgreSQL: the slot's confirmed LSN). */
@@ -39,6 +41,8 @@ export const SourceStateSchema = z.object({
   error: ErrorEnvelopeSchema.optional(),
   /** Once stopped (or failed), `resumeCapture` starts it again from its stored position with the same tables and options. */
   resumable: z.boolean().optional(),
+  /** `resnapshotCapture` can start it over (the stored position set aside, a new snapshot): offered after a gap. */
+  canResnapshot: z.boolean().optional(),
   startedAt: z.number(),
   updatedAt: z.number(),
 });
@@ -346,6 +350,8 @@ export const cdcCommands = {
    * stored position is (never with a new snapshot, never from a new slot): the state of the new run.
    */
   resumeCapture: { request: z.object({ id: z.string().min(1) }).strict(), response: SourceStateSchema },
+  /** Starts a stopped capture over: its stored position set aside (PostgreSQL: the slot dropped and created anew), the tables read again as a snapshot, then streaming. The recovery after a gap. */
+  resnapshotCapture: { request: z.object({ id: z.string().min(1) }).strict(), response: SourceStateSchema },
   ...postgresCdcCommands,
   ...sqlServerCdcCommands,
 } as const satisfies CommandTable;

@@ -3,6 +3,7 @@
 // envelope, faithful types (numeric, int8, timestamptz, jsonb, bytea, arrays, NULL, unchanged
 // TOAST), a table without a primary key, REPLICA IDENTITY FULL, truncate, resume with
 // acknowledge-after-append, gaps, and the consistent initial snapshot.
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -424,6 +425,54 @@ describe.runIf(url)('postgres cdc', () => {
     const again = await capture(spec(slot, [rows]), sink);
     expect(again.duplicates).toBe(storedUnacknowledged);
     expect(sink.of(streamOf(rows)).length).toBe(events.length + 10);
+  });
+
+  it('stores a change over the event size limit without its row values, in its place, and says so on the capture', async () => {
+    const docs = await table('docs', '(id int PRIMARY KEY, body text)');
+    const slot = newSlot('oversized');
+    // A log that takes 4 KiB events: a 20,000-character body is over it.
+    const sink = Object.assign(new MemorySink(), { maxEventBytes: 4096 });
+    await admin.query(`INSERT INTO ${docs} VALUES (10, repeat('s', 20000))`);
+    const updates: CaptureUpdate[] = [];
+    // The snapshot reads the big row too.
+    expect((await capture(spec(slot, [docs], { snapshot: true }), sink, updates)).events).toBe(1);
+    await admin.query('BEGIN');
+    await admin.query(`INSERT INTO ${docs} VALUES (1, 'small')`);
+    await admin.query(`INSERT INTO ${docs} VALUES (2, repeat('x', 20000))`);
+    await admin.query(`INSERT INTO ${docs} VALUES (3, 'small too')`);
+    await admin.query('COMMIT');
+    const result = await capture(spec(slot, [docs]), sink, updates);
+    expect(result.reason).toBe('caught-up');
+    const events = sink.of(streamOf(docs));
+    expect(events.map((event) => event.key)).toEqual([{ id: 10 }, { id: 1 }, { id: 2 }, { id: 3 }]);
+    for (const big of [events[0]!, events[2]!]) {
+      expect(big.decodeError).toMatch(/^over the event size limit \(\d+\.\d KB; the limit is 4\.0 KB\): the row values were not stored$/);
+      expect(envelope(big).after).toBeNull();
+      expect(envelope(big).source.table).toBe(docs);
+    }
+    expect(events[0]!.op).toBe('r');
+    expect(events[2]!.op).toBe('c');
+    expect(envelope(events[1]!).after).toEqual({ id: 1, body: 'small' });
+    expect(events[1]!.decodeError ?? null).toBeNull();
+    const warnings = updates.flatMap((update) => update.warnings ?? []);
+    expect(warnings.some((warning) => /^1 change\(s\) over the event size limit \(4\.0 KB\) were kept without their row values/.test(warning))).toBe(true);
+    // The slot moved past it: nothing is left to re-read, and nothing was lost from the stream.
+    const state = await readCaptureState(path.join(dir, `${slot}.json`));
+    expect(await confirmedFlush(slot)).toBe(state?.ackedLsn);
+  });
+
+  it('says, and keeps saying, that no snapshot could be taken on a slot that already existed', async () => {
+    const items = await table('items', '(id int PRIMARY KEY)');
+    const slot = newSlot('existing');
+    const sink = new MemorySink();
+    await capture(spec(slot, [items]), sink);
+    await admin.query(`INSERT INTO ${items} VALUES (1)`);
+    rmSync(path.join(dir, `${slot}.json`), { force: true });
+    const updates: CaptureUpdate[] = [];
+    await capture(spec(slot, [items], { snapshot: true }), sink, updates);
+    const last = [...updates].reverse().find((update) => update.warnings);
+    expect(last?.warnings?.[0]).toMatch(/^Slot \S+ already existed, so no consistent snapshot could be taken on it: the current rows were not read/);
+    expect(sink.of(streamOf(items)).every((event) => event.op !== 'r')).toBe(true);
   });
 
   it('keeps a large transaction together in order and acknowledges it only at its commit', async () => {

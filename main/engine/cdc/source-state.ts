@@ -19,6 +19,7 @@ interface Entry {
   state: SourceState;
   stop?: () => Promise<void>;
   resume?: () => Promise<unknown>;
+  resnapshot?: () => Promise<unknown>;
   timer?: ReturnType<typeof setTimeout>;
   lastEmit: number;
 }
@@ -61,14 +62,17 @@ export class CaptureRegistry {
     stop?: () => Promise<void>,
     /** Starts the capture again from its stored position (what `resumeCapture` calls once it has ended). */
     resume?: () => Promise<unknown>,
+    /** Sets the stored position aside and starts again with a snapshot (what `resnapshotCapture` calls after a gap). */
+    resnapshot?: () => Promise<unknown>,
   ): CaptureRegistration {
     if (this.isActive(initial.id)) throw new EddyError('CONFLICT', `The capture ${initial.id} is already running; stop it first.`, { id: initial.id });
     const previous = this.entries.get(initial.id);
     if (previous?.timer) clearTimeout(previous.timer);
     const now = Date.now();
-    const entry: Entry = { state: { ...initial, state: 'starting', events: 0, startedAt: now, updatedAt: now, ...(resume ? { resumable: true } : {}) }, lastEmit: 0 };
+    const entry: Entry = { state: { ...initial, state: 'starting', events: 0, startedAt: now, updatedAt: now, ...(resume ? { resumable: true } : {}), ...(resnapshot ? { canResnapshot: true } : {}) }, lastEmit: 0 };
     if (stop) entry.stop = stop;
     if (resume) entry.resume = resume;
+    if (resnapshot) entry.resnapshot = resnapshot;
     this.entries.delete(initial.id);
     this.entries.set(initial.id, entry);
     this.prune();
@@ -94,6 +98,15 @@ export class CaptureRegistry {
     if (!entry.resume) throw new EddyError('VALIDATION', `The capture ${id} cannot be resumed: start it again from its source.`, { id });
     if (entry.state.state === 'gap-detected') throw new EddyError('CONFLICT', `The capture ${id} stopped at a gap: changes it would need are gone from the source. Re-snapshot it instead.`, { id });
     await entry.resume();
+    return this.get(id) ?? { ...entry.state };
+  }
+
+  async resnapshot(id: string): Promise<SourceState> {
+    const entry = this.entries.get(id);
+    if (!entry) throw new EddyError('NOT_FOUND', `No capture with id ${id}.`);
+    if (this.isActive(id)) throw new EddyError('CONFLICT', `The capture ${id} is running; stop it before re-snapshotting.`, { id });
+    if (!entry.resnapshot) throw new EddyError('VALIDATION', `The capture ${id} cannot be re-snapshotted from here: start it again from its source with a snapshot.`, { id });
+    await entry.resnapshot();
     return this.get(id) ?? { ...entry.state };
   }
 
@@ -160,10 +173,11 @@ export function captureRegistry(context: Pick<EngineContext, 'emit' | 'onClose' 
 }
 
 /** The generic capture commands, shared by every source kind. */
-export function createCaptureHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, 'listCaptures' | 'stopCapture' | 'resumeCapture'> {
+export function createCaptureHandlers(context: EngineContext): Pick<HandlersFor<typeof cdcCommands>, 'listCaptures' | 'stopCapture' | 'resumeCapture' | 'resnapshotCapture'> {
   return {
     listCaptures: async () => captureRegistry(context).list(),
     stopCapture: async ({ id }) => captureRegistry(context).stop(id),
     resumeCapture: async ({ id }) => captureRegistry(context).resume(id),
+    resnapshotCapture: async ({ id }) => captureRegistry(context).resnapshot(id),
   };
 }

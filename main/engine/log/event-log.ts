@@ -190,6 +190,8 @@ export interface IntegrityReport {
 export interface EventLog {
   /** Resolves once every accepted event is durable (journal written and synced). */
   append(events: readonly LogInput[]): Promise<AppendResult>;
+  /** The largest event it stores, in bytes (serialized key, value, headers and metadata). */
+  readonly maxEventBytes: number;
   /** Encodes events for `append` ahead of it, with this log's size limit (see EncodedEvent). */
   encoder(): EventEncoder;
   /** One page of a stream, newest or oldest first, keyset-paged by seq. */
@@ -386,6 +388,9 @@ function decodeCursor(cursor: string, direction: 'newest' | 'oldest'): number {
 
 // ---------------------------------------------------------------------------------------------
 
+/** The default largest event: 16 MiB. */
+export const DEFAULT_MAX_EVENT_BYTES = 16 * MiB;
+
 export async function openEventLog(options: EventLogOptions): Promise<EventLog> {
   const log = new SegmentedEventLog(options);
   await log.open();
@@ -395,7 +400,7 @@ export async function openEventLog(options: EventLogOptions): Promise<EventLog> 
 class SegmentedEventLog implements EventLog {
   private readonly fs: LogFs;
   private readonly dir: string;
-  private readonly maxEventBytes: number;
+  readonly maxEventBytes: number;
   private readonly segmentBytes: number;
   private readonly snapshotBytes: number;
   private readonly maxPendingBytes: number;
@@ -452,7 +457,7 @@ class SegmentedEventLog implements EventLog {
   constructor(options: EventLogOptions) {
     this.fs = options.fs ?? nodeFs;
     this.dir = path.resolve(options.dir);
-    this.maxEventBytes = options.maxEventBytes ?? 16 * MiB;
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.segmentBytes = options.segmentBytes ?? 32 * MiB;
     this.holder = options.holder ?? 'an Eddy engine';
     this.snapshotBytes = options.snapshotBytes ?? 2 * this.segmentBytes;

@@ -1,7 +1,7 @@
 // The event log's public surface (DESIGN.md 4): open a log folder and get the `EventLog` that
 // appends durably, pages, replays, tails, answers read-only SQL, keeps stats and applies
 // retention. Everything else in this folder is its implementation.
-export { openEventLog } from './event-log.js';
+export { DEFAULT_MAX_EVENT_BYTES, openEventLog } from './event-log.js';
 export type {
   AppendedEvent,
   AppendResult,

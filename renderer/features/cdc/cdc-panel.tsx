@@ -79,7 +79,8 @@ export function useCaptures(engineReady: boolean): { captures: SourceState[]; er
   return { captures, error, rates };
 }
 
-function CaptureRow({ capture, rate, onStop, onResume, busy }: { capture: SourceState; rate: number | undefined; onStop: () => void; onResume: () => void; busy: boolean }): JSX.Element {
+function CaptureRow(props: { capture: SourceState; rate: number | undefined; onStop: () => void; onResume: () => void; onResnapshot: () => void; busy: boolean }): JSX.Element {
+  const { capture, rate, onStop, onResume, busy } = props;
   const lag = capture.state === 'lagging' ? lagText(capture) : '';
   return (
     <li className={`cdc-capture state-${capture.state}`} data-capture={capture.id} data-state={capture.state}>
@@ -95,13 +96,24 @@ function CaptureRow({ capture, rate, onStop, onResume, busy }: { capture: Source
             Stop
           </button>
         ) : capture.resumable && (capture.state === 'stopped' || capture.state === 'error') ? (
-          <button onClick={onResume} disabled={busy} title="Start again with the same tables and options, from the position the log stored (no new snapshot)">
+          <button onClick={onResume} disabled={busy} title="Start again with the same tables and options, from the position the log stored (a snapshot only if the first start never got to take it)">
             Resume
+          </button>
+        ) : capture.canResnapshot && capture.state === 'gap-detected' ? (
+          <button
+            onClick={() => {
+              const what = capture.kind === 'postgres' ? 'drops the replication slot, creates a new one' : 'sets the stored position aside';
+              if (window.confirm(`Re-snapshot "${capture.title}"? This ${what} and reads the tables' current rows again before streaming. Events already in the log are kept.`)) props.onResnapshot();
+            }}
+            disabled={busy}
+            title="Start over: a new snapshot of the tables, then streaming (what recovers from a gap)"
+          >
+            Re-snapshot…
           </button>
         ) : null}
       </div>
       <div className="cdc-capture-meta dim">
-        {capture.events.toLocaleString()} events{rate ? ` · ${rateText(rate)}` : ''}
+        {capture.events.toLocaleString()} {capture.events === 1 ? 'event' : 'events'}{rate ? ` · ${rateText(rate)}` : ''}
         {capture.position ? ` · stored up to ${capture.position}` : ''}
         {capture.streams.length ? ` · ${capture.streams.join(', ')}` : ''}
       </div>
@@ -111,6 +123,11 @@ function CaptureRow({ capture, rate, onStop, onResume, busy }: { capture: Source
         </div>
       ) : null}
       {capture.message && capture.state !== 'gap-detected' ? <div className={capture.state === 'error' ? 'cdc-error' : 'cdc-message dim'}>{capture.message}</div> : null}
+      {(capture.warnings ?? []).map((warning) => (
+        <div key={warning} className="cdc-warning" role="status" data-testid="capture-warning">
+          ⚠ {warning}
+        </div>
+      ))}
     </li>
   );
 }
@@ -147,6 +164,7 @@ export function CaptureList({ engineReady }: { engineReady: boolean }): JSX.Elem
               busy={busy === capture.id}
               onStop={() => void act(capture.id, (request) => engine.stopCapture(request))}
               onResume={() => void act(capture.id, (request) => engine.resumeCapture(request))}
+              onResnapshot={() => void act(capture.id, (request) => engine.resnapshotCapture(request))}
             />
           ))}
         </ul>

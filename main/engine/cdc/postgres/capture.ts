@@ -27,7 +27,8 @@ import { formatLsn, lsnDistance, maxLsn, parseLsn, ZERO_LSN, type Lsn } from './
 import { decodePgoutput, type PgoutputMessage, type Relation, type ReplicationFrame } from './pgoutput.js';
 import { ReplicationConnection } from './replication-stream.js';
 import { TypeRegistry, type PgTypeRow } from './values.js';
-import type { EventEncoder, LogInput } from '../../log/index.js';
+import { DEFAULT_MAX_EVENT_BYTES, EncodedEvent, type EventEncoder, type LogInput } from '../../log/index.js';
+import { fitEvent, formatBytes } from '../oversized.js';
 
 /** Where captured events go: the engine's event log (append resolves once they are durable). */
 export interface CaptureSink {
@@ -37,6 +38,8 @@ export interface CaptureSink {
    * they are decoded, and what waits for the log is bytes rather than decoded objects.
    */
   encoder?(): EventEncoder;
+  /** The log's largest event in bytes (default DEFAULT_MAX_EVENT_BYTES): bigger changes are stored without their row values. */
+  maxEventBytes?: number;
 }
 
 export type CaptureStateName = 'starting' | 'snapshotting' | 'running' | 'caught-up' | 'lagging' | 'gap-detected' | 'error' | 'stopped';
@@ -49,6 +52,7 @@ export interface CaptureUpdate {
   lagMs?: number;
   position?: string;
   gap?: { from: string; to: string; recommendation?: string };
+  warnings?: string[];
 }
 
 export interface PostgresCaptureSpec {
@@ -88,7 +92,7 @@ export class GapDetectedError extends EddyError {
   }
 }
 
-const RESNAPSHOT_ADVICE = 'Re-snapshot: start the capture again with "reset slot" (it drops the slot, creates a new one and reads the tables\' current rows).';
+const RESNAPSHOT_ADVICE = 'Re-snapshot the capture (its button in the Captures list, or start it again with resetSlot): that drops the slot, creates a new one and reads the tables\' current rows.';
 
 const SNAPSHOT_FETCH_ROWS = 2000;
 /** Pause the socket when this much decoded-but-unprocessed data is waiting. */
@@ -244,6 +248,9 @@ class PostgresCapture {
   private duplicates = 0;
   private acked: Lsn = ZERO_LSN;
   private serverLabel: string;
+  private readonly maxEventBytes: number;
+  private oversized = 0;
+  private readonly warnings = new Map<string, string>();
 
   constructor(
     private readonly spec: PostgresCaptureSpec,
@@ -256,14 +263,39 @@ class PostgresCapture {
     this.encode = encoder ? (event) => encoder.encode(event) : (event) => event;
     this.wanted = new Set(spec.tables);
     this.serverLabel = spec.endpoint.label;
+    this.maxEventBytes = sink.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
   }
 
   /** Streamed events as they are queued for the sink. */
   readonly encode: (event: NewEvent) => LogInput;
 
   private async append(events: LogInput[]): Promise<void> {
-    const result = await this.sink.append(events);
+    // An event the encoder refused (or a snapshot row, never encoded) may be over the log's size
+    // limit: it is stored without its row values, in its place, rather than refused and lost.
+    let fitted: LogInput[] | undefined;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
+      if (event instanceof EncodedEvent) continue;
+      const fit = fitEvent(event, this.maxEventBytes);
+      if (fit === event) continue;
+      fitted ??= events.slice();
+      fitted[index] = fit;
+      this.oversized++;
+      this.warn('oversized', `${this.oversized} change(s) over the event size limit (${formatBytes(this.maxEventBytes)}) were kept without their row values (key, operation and position only): ${fit.decodeError}. The first was ${event.stream} at ${event.position}.`);
+    }
+    const result = await this.sink.append(fitted ?? events);
     this.duplicates += result?.duplicates ?? 0;
+  }
+
+  /** Keeps `text` among the capture's warnings (one per kind, the newest wording). */
+  warn(kind: string, text: string): void {
+    if (kind === 'oversized' && this.warnings.has(kind)) {
+      // Keep naming the first one.
+      const first = /The first was .*$/.exec(this.warnings.get(kind)!)?.[0];
+      if (first) text = text.replace(/The first was .*$/, first);
+    }
+    this.warnings.set(kind, text);
+    this.report({ warnings: [...this.warnings.values()] });
   }
 
   private requireMeta(): pg.Client {
@@ -354,7 +386,8 @@ class PostgresCapture {
     } else {
       start = maxLsn(this.state.ackedLsn ? parseLsn(this.state.ackedLsn) : ZERO_LSN, slot.confirmedFlushLsn ? parseLsn(slot.confirmedFlushLsn) : ZERO_LSN);
       if (spec.snapshot && this.state.snapshot !== 'done') {
-        note = `Slot ${spec.slotName} already exists, so no consistent snapshot can be taken on it; streaming without one (use "reset slot" for a snapshot).`;
+        note = `Slot ${spec.slotName} already existed, so no consistent snapshot could be taken on it: the current rows were not read, only changes from ${formatLsn(start)} on. For a snapshot, start the capture on a new slot name.`;
+        this.warn('snapshot', note);
       }
     }
     this.acked = start;
@@ -444,12 +477,12 @@ class PostgresCapture {
             const columns = page.fields.map((field) => ({ name: field.name, type: this.types.get(field.dataTypeID) }));
             shape = { database: spec.endpoint.database, schema: table.schema, table: table.table, stream: streamName(spec.endpoint.database, table.schema, table.table), columns, keyIndexes: keyIndexes(columns, table.primaryKey) };
           }
-          const batch: NewEvent[] = [];
+          const batch: LogInput[] = [];
           for (const row of page.rows) {
             const event = snapshotEvent(shape, row, consistentPoint, index, index === 0 ? 'first' : 'true', startedMs, spec.source);
             index++;
             // Hold the newest back so the very last row of the snapshot can be marked `last`.
-            if (held) batch.push(held);
+            if (held) batch.push(this.encode(held));
             held = event;
           }
           if (batch.length) {
@@ -464,7 +497,7 @@ class PostgresCapture {
       }
       if (held) {
         if (index > 1) markSnapshotLast(held);
-        await this.append([held]);
+        await this.append([this.encode(held)]);
         this.events += 1;
         this.snapshotRows += 1;
       }

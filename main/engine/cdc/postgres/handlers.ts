@@ -119,7 +119,11 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
         await context.jobs.wait(running.jobId);
       },
       // Resume: the same tables and stop rule on the same slot, from its confirmed position.
-      () => startCapture({ ...request, slotName, publicationName, snapshot: false, resetSlot: false }),
+      // A snapshot asked for and never finished (the first start failed before it) is taken then, if
+      // the slot is still to be created; on an existing slot the capture says it cannot be.
+      () => startCapture({ ...request, slotName, publicationName, resetSlot: false }),
+      // Re-snapshot (after a gap): a new slot, the current rows, then streaming.
+      () => startCapture({ ...request, slotName, publicationName, snapshot: true, resetSlot: true }),
     );
 
     const job = context.jobs.start({ kind: 'capture-postgres', title, unit: 'events', total: request.maxEvents ?? null }, async (handle) => {
@@ -157,6 +161,7 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
               return appended;
             },
             encoder: () => context.log.encoder(),
+            maxEventBytes: context.log.maxEventBytes,
           },
           report,
           handle.signal,

@@ -98,6 +98,8 @@ export async function startSqlServerCapture(context: EngineContext, raw: unknown
       },
       // Resume: the same tables and options, from the stored position (no new snapshot).
       () => startSqlServerCapture(context, { ...request, name, snapshot: false, resetPosition: false }, options),
+      // Re-snapshot (after a gap): the stored position set aside, the current rows, then streaming.
+      () => startSqlServerCapture(context, { ...request, name, snapshot: true, resetPosition: true }, options),
     );
     let requests = startedRequests.get(context);
     if (!requests) startedRequests.set(context, (requests = new Map()));

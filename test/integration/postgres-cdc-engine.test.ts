@@ -1,0 +1,103 @@
+// The CDC capture list's recoveries through the engine, against the real PostgreSQL: Resume after
+// a start that failed before its snapshot takes that snapshot; Re-snapshot after a gap (the slot
+// gone) starts over on a new slot with the tables' current rows. Skips with the reason on a laptop
+// without PostgreSQL; fails under CI.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { findPostgres } from '../support/services';
+import { startTestEngine, type TestEngine } from './kafka-helpers';
+
+const url = await findPostgres();
+
+describe.runIf(url)('postgres captures through the engine: resume and re-snapshot', () => {
+  const admin = new pg.Client({ connectionString: url });
+  const suffix = randomUUID().replaceAll('-', '').slice(0, 10);
+  const slots: string[] = [];
+  const tables: string[] = [];
+  let engine: TestEngine;
+  let database = '';
+
+  const waitState = async (id: string, states: string[], timeoutMs = 30_000): Promise<string> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const capture = (await engine.call('listCaptures', {})).find((entry) => entry.id === id);
+      if (capture && states.includes(capture.state)) return capture.state;
+      if (Date.now() > deadline) throw new Error(`capture ${id} is ${capture?.state ?? 'missing'}, expected ${states.join(' or ')}: ${capture?.message ?? ''}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const dropSlot = async (slot: string): Promise<void> => {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const left = await admin.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+      if (left.rows.length === 0) return;
+      if (!left.rows[0]!.active) await admin.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => undefined);
+      else await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+
+  beforeAll(async () => {
+    await admin.connect();
+    database = (await admin.query<{ db: string }>('SELECT current_database() AS db')).rows[0]!.db;
+    engine = await startTestEngine();
+  });
+  afterAll(async () => {
+    await engine?.close();
+    for (const slot of slots) {
+      await dropSlot(slot);
+      await admin.query(`DROP PUBLICATION IF EXISTS ${slot}`).catch(() => undefined);
+    }
+    for (const table of tables) await admin.query(`DROP TABLE IF EXISTS ${table}`).catch(() => undefined);
+    await admin.end();
+  });
+
+  it('resumes a capture whose first start was refused with the snapshot it asked for', async () => {
+    const table = `eddy_resume_${suffix}`;
+    const slot = `eddy_resume_${suffix}`;
+    tables.push(table);
+    slots.push(slot);
+    await admin.query(`CREATE TABLE ${table} (v int)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1), (2), (3)`);
+    const started = await engine.call('pgStartCapture', { url: url!, tables: [`public.${table}`], slotName: slot, snapshot: true, untilCaughtUp: true });
+    // No key and no REPLICA IDENTITY FULL: refused before anything is created on the server.
+    expect((await engine.waitJob(started.jobId)).state).toBe('failed');
+    expect(await waitState(started.captureId, ['error'])).toBe('error');
+    await admin.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
+    await engine.call('resumeCapture', { id: started.captureId });
+    expect(await waitState(started.captureId, ['stopped'])).toBe('stopped');
+    const events = await engine.readAll(`pg:${database}.public.${table}`);
+    expect(events.map((event) => [event.op, (event.value as { after: { v: number } }).after.v])).toEqual([
+      ['r', 1],
+      ['r', 2],
+      ['r', 3],
+    ]);
+  });
+
+  it('re-snapshots a capture stopped at a gap: a new slot, the current rows, then streaming', async () => {
+    const table = `eddy_resnap_${suffix}`;
+    const slot = `eddy_resnap_${suffix}`;
+    tables.push(table);
+    slots.push(slot);
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY, v text)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1, 'a')`);
+    const started = await engine.call('pgStartCapture', { url: url!, tables: [`public.${table}`], slotName: slot, snapshot: true, untilCaughtUp: true });
+    expect(await waitState(started.captureId, ['stopped'])).toBe('stopped');
+    // The slot disappears while nobody reads it (a DBA, max_slot_wal_keep_size): changes are lost.
+    await admin.query(`INSERT INTO ${table} VALUES (2, 'lost')`);
+    await dropSlot(slot);
+    await admin.query(`INSERT INTO ${table} VALUES (3, 'c')`);
+    await engine.call('resumeCapture', { id: started.captureId });
+    expect(await waitState(started.captureId, ['gap-detected'])).toBe('gap-detected');
+    const gap = (await engine.call('listCaptures', {})).find((entry) => entry.id === started.captureId)!;
+    expect(gap.canResnapshot).toBe(true);
+    expect(gap.gap?.recommendation).toMatch(/Re-snapshot the capture/);
+    await expect(engine.call('resumeCapture', { id: started.captureId })).rejects.toMatchObject({ code: 'CONFLICT' });
+    await engine.call('resnapshotCapture', { id: started.captureId });
+    expect(await waitState(started.captureId, ['stopped'])).toBe('stopped');
+    const events = await engine.readAll(`pg:${database}.public.${table}`);
+    // The first snapshot (1), then the re-snapshot reads every current row (1 again, 2 and 3).
+    const snapshots = events.filter((event) => event.op === 'r').map((event) => (event.value as { after: { id: number } }).after.id);
+    expect(snapshots).toEqual([1, 1, 2, 3]);
+    expect((await admin.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows).toHaveLength(1);
+  });
+});
