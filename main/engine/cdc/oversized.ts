@@ -3,7 +3,7 @@
 // with a note saying why. Refusing it instead would leave a hole the source has already moved
 // past (a slot confirmed beyond it), and nothing in the stream would say a change happened there.
 import type { JsonValue, NewEvent } from '../../../shared/events.js';
-import { prepareEvent } from '../log/event-codec.js';
+import { EncodedEvent, prepareEvent, type EventEncoder, type LogInput } from '../log/event-codec.js';
 
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
@@ -23,4 +23,45 @@ export function fitEvent(event: NewEvent, maxEventBytes: number): NewEvent {
   }
   const { valueBytes: _dropped, ...rest } = event;
   return { ...rest, value: stub, decodeError: `over the event size limit (${formatBytes(prepared.size)}; the limit is ${formatBytes(maxEventBytes)}): the row values were not stored` };
+}
+
+/**
+ * Fits a source's events to the log before they are appended: each is encoded for the log (when
+ * an encoder is given: the log then does not serialize it again) and one over the limit is
+ * replaced, in place, by its stub. `onOversized` gets the warning to show on the capture.
+ */
+export class SizeGuard {
+  private count = 0;
+  private first: string | undefined;
+
+  constructor(
+    private readonly maxEventBytes: number,
+    private readonly encoder: EventEncoder | undefined,
+    private readonly onOversized: (warning: string) => void,
+  ) {}
+
+  fit(events: readonly LogInput[]): LogInput[] {
+    let fitted: LogInput[] | undefined;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index]!;
+      if (event instanceof EncodedEvent) continue;
+      let next: LogInput = this.encoder ? this.encoder.encode(event) : event;
+      if (!(next instanceof EncodedEvent)) {
+        const stub = fitEvent(event, this.maxEventBytes);
+        if (stub !== event) {
+          this.count++;
+          this.first ??= `${event.stream} at ${event.position}`;
+          this.onOversized(
+            `${this.count} change(s) over the event size limit (${formatBytes(this.maxEventBytes)}) were kept without their row values (key, operation and position only): ${stub.decodeError}. The first was ${this.first}.`,
+          );
+          next = this.encoder ? this.encoder.encode(stub) : stub;
+        }
+      }
+      if (next !== event) {
+        fitted ??= events.slice();
+        fitted[index] = next;
+      }
+    }
+    return fitted ?? (events as LogInput[]);
+  }
 }

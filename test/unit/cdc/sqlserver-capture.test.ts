@@ -147,6 +147,26 @@ describe('SQL Server CDC commands', () => {
     await expect(registry.resume('sqlserver-nope')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('stores changes over the log\'s size limit without their row values, in their place, and warns on the capture', async () => {
+    const server = shopServer();
+    const log = testLog();
+    // Every change of the shop is over 300 bytes.
+    log.maxEventBytes = 300;
+    const test = await setup(server, log);
+    const started = await test.start({ url: URL, tables: TABLES, startAt: 'earliest', untilCaughtUp: true, pollIntervalMs: 50, name: 'shop-small' });
+    await finish(test, started.jobId);
+    expect(test.context.jobs.get(started.jobId).state).toBe('succeeded');
+    expect(test.log.events).toHaveLength(26);
+    for (const event of test.log.events) {
+      expect(event.decodeError).toMatch(/^over the event size limit \(\d+ B; the limit is 300 B\): the row values were not stored$/);
+      expect((event.value as { after: unknown; before: unknown }).after).toBeNull();
+      expect((event.value as { source: { table: string } }).source.table).toMatch(/^(Orders|Customers)$/);
+      expect(event.key).not.toBeNull();
+    }
+    const listed = captureRegistry(test.context).get(started.captureId)!;
+    expect(listed.warnings?.[0]).toMatch(/^26 change\(s\) over the event size limit \(300 B\) were kept without their row values/);
+  });
+
   it('loses nothing and repeats nothing when the process dies mid-transaction (the log refused an append)', async () => {
     const reference = (await drain(await readerFor(shopServer(), TABLES))).events.map((event) => event.position);
     for (const failOnAppend of [2, 5, 9, 14]) {

@@ -27,8 +27,8 @@ import { formatLsn, lsnDistance, maxLsn, parseLsn, ZERO_LSN, type Lsn } from './
 import { decodePgoutput, type PgoutputMessage, type Relation, type ReplicationFrame } from './pgoutput.js';
 import { ReplicationConnection } from './replication-stream.js';
 import { TypeRegistry, type PgTypeRow } from './values.js';
-import { DEFAULT_MAX_EVENT_BYTES, EncodedEvent, type EventEncoder, type LogInput } from '../../log/index.js';
-import { fitEvent, formatBytes } from '../oversized.js';
+import { DEFAULT_MAX_EVENT_BYTES, type EventEncoder, type LogInput } from '../../log/index.js';
+import { SizeGuard } from '../oversized.js';
 
 /** Where captured events go: the engine's event log (append resolves once they are durable). */
 export interface CaptureSink {
@@ -248,8 +248,7 @@ class PostgresCapture {
   private duplicates = 0;
   private acked: Lsn = ZERO_LSN;
   private serverLabel: string;
-  private readonly maxEventBytes: number;
-  private oversized = 0;
+  private readonly sizeGuard: SizeGuard;
   private readonly warnings = new Map<string, string>();
 
   constructor(
@@ -263,37 +262,22 @@ class PostgresCapture {
     this.encode = encoder ? (event) => encoder.encode(event) : (event) => event;
     this.wanted = new Set(spec.tables);
     this.serverLabel = spec.endpoint.label;
-    this.maxEventBytes = sink.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    // Streamed events come encoded already; the guard encodes the rest (snapshot rows) itself.
+    this.sizeGuard = new SizeGuard(sink.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES, encoder, (warning) => this.warn('oversized', warning));
   }
 
   /** Streamed events as they are queued for the sink. */
   readonly encode: (event: NewEvent) => LogInput;
 
   private async append(events: LogInput[]): Promise<void> {
-    // An event the encoder refused (or a snapshot row, never encoded) may be over the log's size
-    // limit: it is stored without its row values, in its place, rather than refused and lost.
-    let fitted: LogInput[] | undefined;
-    for (let index = 0; index < events.length; index++) {
-      const event = events[index]!;
-      if (event instanceof EncodedEvent) continue;
-      const fit = fitEvent(event, this.maxEventBytes);
-      if (fit === event) continue;
-      fitted ??= events.slice();
-      fitted[index] = fit;
-      this.oversized++;
-      this.warn('oversized', `${this.oversized} change(s) over the event size limit (${formatBytes(this.maxEventBytes)}) were kept without their row values (key, operation and position only): ${fit.decodeError}. The first was ${event.stream} at ${event.position}.`);
-    }
-    const result = await this.sink.append(fitted ?? events);
+    // An event the encoder refused may be over the log's size limit: it is stored without its row
+    // values, in its place, rather than refused and lost behind a confirmed slot.
+    const result = await this.sink.append(this.sizeGuard.fit(events));
     this.duplicates += result?.duplicates ?? 0;
   }
 
   /** Keeps `text` among the capture's warnings (one per kind, the newest wording). */
   warn(kind: string, text: string): void {
-    if (kind === 'oversized' && this.warnings.has(kind)) {
-      // Keep naming the first one.
-      const first = /The first was .*$/.exec(this.warnings.get(kind)!)?.[0];
-      if (first) text = text.replace(/The first was .*$/, first);
-    }
     this.warnings.set(kind, text);
     this.report({ warnings: [...this.warnings.values()] });
   }
@@ -477,12 +461,12 @@ class PostgresCapture {
             const columns = page.fields.map((field) => ({ name: field.name, type: this.types.get(field.dataTypeID) }));
             shape = { database: spec.endpoint.database, schema: table.schema, table: table.table, stream: streamName(spec.endpoint.database, table.schema, table.table), columns, keyIndexes: keyIndexes(columns, table.primaryKey) };
           }
-          const batch: LogInput[] = [];
+          const batch: NewEvent[] = [];
           for (const row of page.rows) {
             const event = snapshotEvent(shape, row, consistentPoint, index, index === 0 ? 'first' : 'true', startedMs, spec.source);
             index++;
             // Hold the newest back so the very last row of the snapshot can be marked `last`.
-            if (held) batch.push(this.encode(held));
+            if (held) batch.push(held);
             held = event;
           }
           if (batch.length) {
@@ -497,7 +481,7 @@ class PostgresCapture {
       }
       if (held) {
         if (index > 1) markSnapshotLast(held);
-        await this.append([this.encode(held)]);
+        await this.append([held]);
         this.events += 1;
         this.snapshotRows += 1;
       }

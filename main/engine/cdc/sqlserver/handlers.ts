@@ -15,6 +15,7 @@ import { streamName } from './envelope.js';
 import { tableKey } from './identifiers.js';
 import { openMssqlExecutor } from './mssql-executor.js';
 import { OffsetStore } from './offset-store.js';
+import { SizeGuard } from '../oversized.js';
 
 type StartRequest = ReturnType<typeof MssqlStartCaptureRequestSchema.parse>;
 type StartResponse = Awaited<ReturnType<HandlersFor<typeof sqlServerCdcCommands>['mssqlStartCapture']>>;
@@ -104,12 +105,14 @@ export async function startSqlServerCapture(context: EngineContext, raw: unknown
     let requests = startedRequests.get(context);
     if (!requests) startedRequests.set(context, (requests = new Map()));
     requests.set(id, request);
+    // A change over the log's size limit is stored without its row values, in its place.
+    const sizeGuard = new SizeGuard(context.log.maxEventBytes, context.log.encoder(), (warning) => registration.update({ warnings: [warning] }));
     const job = context.jobs.start({ kind: 'capture', title, unit: 'events' }, async (handle) => {
       try {
         return await runSqlServerCapture(settings, {
           db,
           store,
-          append: (events) => context.log.append(events),
+          append: (events) => context.log.append(sizeGuard.fit(events)),
           update: (patch) => registration.update(patch),
           progress: (events, message) => handle.progress(events, { message }),
           signal: handle.signal,
