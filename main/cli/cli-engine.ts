@@ -24,7 +24,12 @@ export async function openCliEngine(options: CliEngineOptions = {}): Promise<Eng
     EDDY_RESOURCES: process.env.EDDY_RESOURCES ?? appRoot,
     EDDY_WORKSPACE: options.workspace ?? process.env.EDDY_WORKSPACE ?? '',
   });
-  const secrets = new SessionSecrets(process.env, 'the eddy command keeps no secret store; reference environment variables as ${env:NAME}.');
+  const secrets = new SessionSecrets(
+    process.env,
+    'the eddy command keeps no secret store; reference environment variables as ${env:NAME}.',
+    (name) =>
+      `The secret "${name}" was entered in the Eddy app, which keeps it (OS-encrypted, or for its session); the eddy command cannot read it. Give the password another way: in the connection, as an environment variable (\${env:NAME}), or with --url and PGPASSWORD (PostgreSQL) / MSSQL_PASSWORD (SQL Server).`,
+  );
   return createEngine(
     settings,
     (stream, payload) => {

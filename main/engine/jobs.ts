@@ -22,6 +22,8 @@ export interface JobSpec {
 
 const UPDATE_INTERVAL_MS = 100;
 const RATE_WINDOW_MS = 5000;
+/** A running job that reported nothing for this long has its rate recomputed (it decays to 0 while idle). */
+const IDLE_RATE_MS = 1000;
 const KEEP_FINISHED = 100;
 
 export class Jobs {
@@ -68,17 +70,28 @@ export class Jobs {
       id,
       signal: controller.signal,
       progress: (done, options = {}) => {
-        const now = Date.now();
         job.done = done;
         if (options.total !== undefined) job.total = options.total;
         if (options.message !== undefined) job.message = options.message;
-        entry.samples.push({ at: now, done });
-        while (entry.samples.length > 2 && now - entry.samples[0]!.at > RATE_WINDOW_MS) entry.samples.shift();
-        const first = entry.samples[0]!;
-        job.rate = now > first.at ? ((done - first.done) * 1000) / (now - first.at) : 0;
+        sample(Date.now());
         entry.timer ??= setTimeout(flush, UPDATE_INTERVAL_MS);
       },
     };
+    const sample = (now: number): void => {
+      entry.samples.push({ at: now, done: job.done });
+      while (entry.samples.length > 2 && now - entry.samples[0]!.at > RATE_WINDOW_MS) entry.samples.shift();
+      const first = entry.samples[0]!;
+      job.rate = now > first.at ? ((job.done - first.done) * 1000) / (now - first.at) : 0;
+    };
+    // A quiet job (a live capture with nothing to read) must not keep showing its last burst's rate.
+    const idle = setInterval(() => {
+      const now = Date.now();
+      if (job.rate === 0 || now - entry.samples[entry.samples.length - 1]!.at < IDLE_RATE_MS) return;
+      sample(now);
+      if (now - entry.samples[0]!.at > RATE_WINDOW_MS && entry.samples[0]!.done === job.done) job.rate = 0;
+      this.publish({ ...job });
+    }, IDLE_RATE_MS);
+    idle.unref?.();
     this.jobs.set(id, entry);
     this.prune();
     entry.done = (async () => {
@@ -96,6 +109,7 @@ export class Jobs {
           job.message = job.error.message;
         }
       }
+      clearInterval(idle);
       job.endedAt = Date.now();
       job.rate = job.endedAt > job.startedAt ? (job.done * 1000) / (job.endedAt - job.startedAt) : 0;
       if (entry.timer) clearTimeout(entry.timer);

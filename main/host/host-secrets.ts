@@ -46,6 +46,8 @@ export class SessionSecrets implements HostSecrets {
     private readonly env: NodeJS.ProcessEnv,
     /** Why secrets cannot be persisted on this host, told to the user when they ask to. */
     private readonly why: string,
+    /** What to say when a ${secret:NAME} is not set (default: enter it in the connection's form). */
+    private readonly missing: (name: string) => string = (name) => `The secret "${name}" is not set in this session; enter it in the connection's form (it is kept in memory only).`,
   ) {}
 
   async resolve(ref: string): Promise<string> {
@@ -53,7 +55,7 @@ export class SessionSecrets implements HostSecrets {
     if (!parsed) throw new EddyError('VALIDATION', 'Not a secret reference: use ${env:NAME} or ${secret:NAME}.');
     if (parsed.source === 'env') return envSecret(this.env, parsed.name);
     const value = this.session.get(parsed.name);
-    if (value === undefined) throw new EddyError('NOT_FOUND', `The secret "${parsed.name}" is not set in this session; enter it in the connection's form (it is kept in memory only).`);
+    if (value === undefined) throw new EddyError('NOT_FOUND', this.missing(parsed.name));
     return value;
   }
 

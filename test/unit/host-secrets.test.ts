@@ -24,6 +24,13 @@ describe('SessionSecrets', () => {
     await expect(secrets.resolve('${secret:pg.password}')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('says where a ${secret:NAME} it does not have lives: the form of the app, or (the CLI) another way to give it', async () => {
+    const app = new SessionSecrets({}, 'web mode keeps secrets for the session only.');
+    await expect(app.resolve('${secret:shop.password}')).rejects.toThrow(/"shop\.password" is not set in this session; enter it in the connection's form/);
+    const cli = new SessionSecrets({}, 'no store.', (name) => `The secret "${name}" was entered in the Eddy app.`);
+    await expect(cli.resolve('${secret:shop.password}')).rejects.toMatchObject({ code: 'NOT_FOUND', message: 'The secret "shop.password" was entered in the Eddy app.' });
+  });
+
   it('parses only well-formed references', async () => {
     expect(parseSecretRef('${env:A_B}')).toEqual({ source: 'env', name: 'A_B' });
     expect(parseSecretRef('${file:/etc/passwd}')).toBeUndefined();

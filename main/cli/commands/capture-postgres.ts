@@ -33,7 +33,8 @@ export const capturePostgresCommand: CliCommand = {
     '  --reset-slot       after "gap detected": drop the slot, create it again and re-snapshot',
     '  --no-create        fail instead of creating a missing slot or publication',
     '  --max N            stop after N events; --until-caught-up: stop once everything committed is stored',
-    '  The password comes from the URL, PGPASSWORD, or the connection profile\'s secret reference.',
+    '  The password comes from the URL or PGPASSWORD (with --url), or from the connection profile\'s',
+    '  ${env:NAME} reference; one entered in the app\'s form stays with the app (the CLI cannot read it).',
     '  Exit codes: 0 done, 1 failed, 2 usage, 3 gap detected (re-snapshot needed), 130 interrupted.',
   ].join('\n'),
   async run(args) {

@@ -244,7 +244,11 @@ export function ConnectionsPanel({ engineReady }: { engineReady: boolean }): JSX
       {draft ? (
         <ConnectionForm
           draft={draft}
-          onChange={setDraft}
+          onChange={(next) => {
+            setDraft(next);
+            // A result was for the settings as they were: it no longer says anything about these.
+            setResults(({ __draft: _old, ...rest }) => rest);
+          }}
           onCancel={() => setDraft(undefined)}
           onSave={() => void save()}
           onTest={async () => {
