@@ -118,6 +118,10 @@ export const capturePostgresCommand: CliCommand = {
         return 1;
       }
       process.stdout.write(`${job.message ?? 'Done.'}\nStreams: ${started.streams.join(', ')} (slot ${started.slotName}, publication ${started.publicationName})\n`);
+      // A slot left behind keeps WAL on the server until it is read again or dropped: say so.
+      process.stderr.write(
+        `Note: slot ${started.slotName} stays on the server, so the next capture continues where this one stopped; it keeps WAL (disk) until read again. When done, drop it: SELECT pg_drop_replication_slot('${started.slotName}'); (or "Drop" beside it in the app's CDC view).\n`,
+      );
       return interrupted ? 130 : 0;
     } catch (error) {
       process.stderr.write(`eddy capture postgres: ${cliErrorText(error)}\n`);

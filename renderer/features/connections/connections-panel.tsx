@@ -488,7 +488,15 @@ function ConnectionForm(props: {
         </>
       ) : null}
       <div className="actions">
-        <button type="button" onClick={() => void props.onTest()} disabled={props.result === 'testing'}>
+        <button
+          type="button"
+          onClick={(event) => {
+            // A required field left empty is pointed at in the form, not sent to be refused.
+            if (event.currentTarget.form?.reportValidity() === false) return;
+            void props.onTest();
+          }}
+          disabled={props.result === 'testing'}
+        >
           {props.result === 'testing' ? 'Testing…' : 'Test connection'}
         </button>
         <span className="spacer" />
