@@ -96,6 +96,8 @@ export const QueryResultSchema = z.object({
   rows: z.array(z.array(JsonValueSchema)),
   truncated: z.boolean(),
   elapsedMs: z.number(),
+  /** The log had more segments than one statement can join (10): it ran once per segment, so ORDER BY, LIMIT and aggregates apply within each. */
+  perSegment: z.boolean().optional(),
 });
 
 export const ProblemSchema = z.object({

@@ -179,6 +179,8 @@ export interface QueryResult {
   rows: JsonValue[][];
   truncated: boolean;
   elapsedMs: number;
+  /** The log had too many segments to join: the statement ran per segment (see `query`). */
+  perSegment: boolean;
 }
 
 export interface IntegrityReport {
@@ -2065,12 +2067,14 @@ class SegmentedEventLog implements EventLog {
   // SQL
 
   /**
-   * Read-only SQL over the `events` view. The statement runs once per segment, newest segment
-   * first, and the rows are concatenated up to `maxRows`. So filters and projections mean what
-   * they say across the whole log, while ORDER BY, LIMIT, GROUP BY and aggregates apply within
-   * each segment (a `count(*)` returns one row per segment holding matches). sql.js cannot attach
-   * file databases, and loading every segment into one database would make memory grow with the
-   * log; this is the honest alternative. Filter by `stream` and time first on big logs.
+   * Read-only SQL over the `events` view, in the query worker. Up to MAX_JOINED_SEGMENTS (10, the
+   * attach limit of sql.js' SQLite) segments, the statement runs once over all of them joined (a
+   * view over their union, the worker's cached copies attached as they are), so it means what it
+   * says over the whole log. A bigger log runs it once per segment, newest first, rows
+   * concatenated up to `maxRows` (`perSegment`): filters and projections still mean the whole log,
+   * ORDER BY, LIMIT, GROUP BY and aggregates then apply within each segment (callers that
+   * aggregate merge partial results, e.g. sum the counts). Filter by `stream` and time first on
+   * big logs.
    */
   async query(sql: string, options: QueryOptions): Promise<QueryResult> {
     this.assertOpen();

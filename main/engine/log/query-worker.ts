@@ -30,14 +30,19 @@ interface QueryMessage {
 }
 
 type WorkerReply =
-  | { id: number; ok: true; columns: string[]; rows: JsonValue[][]; truncated: boolean; cached: string[] }
+  | { id: number; ok: true; columns: string[]; rows: JsonValue[][]; truncated: boolean; perSegment: boolean; cached: string[] }
   | { id: number; ok: false; kind: 'sql' | 'timeout' | 'corrupt' | 'missing' | 'internal'; message: string; file?: string; cached: string[] };
 
 export interface QueryOutcome {
   columns: string[];
   rows: JsonValue[][];
   truncated: boolean;
+  /** The statement ran once per segment (too many segments to join): aggregates and ORDER BY are per segment. */
+  perSegment: boolean;
 }
+
+/** SQLite's limit on attached databases in sql.js' build: more segments than this run one by one. */
+export const MAX_JOINED_SEGMENTS = 10;
 
 /* The worker. Self-contained: no imports, no outer references (it is shipped as source text). */
 function queryWorkerMain(): void {
@@ -50,6 +55,7 @@ function queryWorkerMain(): void {
   type Db = SqlJsDatabase;
   type Entry = { db: Db; bytes: number; used: number; hiddenSignature: string };
   const budget = workerData.cacheBytes as number;
+  const MAX_JOINED = workerData.maxJoined as number;
   const cache = new Map<string, Entry>();
   const sqlReady = initSqlJs();
   let clock = 0;
@@ -57,10 +63,12 @@ function queryWorkerMain(): void {
   const quote = (text: string): string => `'${text.replace(/'/g, "''")}'`;
   const fail = (kind: string, message: string, file?: string): Error => Object.assign(new Error(message), { kind, file });
 
+  /** Keys a query in progress holds (attached to its join): never evicted under it. */
+  const pinned = new Set<string>();
   const evict = (keep: string): void => {
     let total = 0;
     for (const entry of cache.values()) total += entry.bytes;
-    const order = [...cache.entries()].filter(([key]) => key !== keep).sort((a, b) => a[1].used - b[1].used);
+    const order = [...cache.entries()].filter(([key]) => key !== keep && !pinned.has(key)).sort((a, b) => a[1].used - b[1].used);
     for (const [key, entry] of order) {
       if (total <= budget) break;
       entry.db.close();
@@ -110,22 +118,23 @@ function queryWorkerMain(): void {
     return entry;
   };
 
+  const COLUMNS = 'seq, stream, position, key, value, headers, op, event_time, ingest_time, size, decode_error, value_bytes';
+  /** Rows a segment's reader must not see: hidden by stream settings, or not durable when its image was taken. */
+  const hiddenCondition = (hidden: [string, number][], maxSeq: number | undefined): string | null => {
+    if (hidden.length === 0 && maxSeq === undefined) return null;
+    const parts = hidden.map(([stream, below]) => `(stream = ${quote(stream)} AND seq < ${Number(below)})`);
+    // Rows of a write still in flight when the image was taken are not durable yet: leave them out.
+    if (maxSeq !== undefined) parts.push(`seq > ${Number(maxSeq)}`);
+    return parts.join(' OR ');
+  };
   const applyHidden = (entry: Entry, hidden: [string, number][], maxSeq: number | undefined): void => {
     const signature = JSON.stringify([hidden, maxSeq ?? null]);
     if (signature === entry.hiddenSignature) return;
     entry.db.run('PRAGMA query_only = 0');
     try {
       entry.db.run('DROP VIEW IF EXISTS temp.events');
-      if (hidden.length > 0 || maxSeq !== undefined) {
-        const parts = hidden.map(([stream, below]) => `(stream = ${quote(stream)} AND seq < ${Number(below)})`);
-        // Rows of a write still in flight when the image was taken are not durable yet: leave them out.
-        if (maxSeq !== undefined) parts.push(`seq > ${Number(maxSeq)}`);
-        const condition = parts.join(' OR ');
-        entry.db.run(
-          'CREATE TEMP VIEW events AS SELECT seq, stream, position, key, value, headers, op, event_time, ingest_time, size, decode_error, value_bytes ' +
-            `FROM main.event_rows WHERE NOT (${condition})`,
-        );
-      }
+      const condition = hiddenCondition(hidden, maxSeq);
+      if (condition) entry.db.run(`CREATE TEMP VIEW events AS SELECT ${COLUMNS} FROM main.event_rows WHERE NOT (${condition})`);
     } finally {
       entry.db.run('PRAGMA query_only = 1');
     }
@@ -137,39 +146,77 @@ function queryWorkerMain(): void {
     return value as JsonValue;
   };
 
-  const run = async (message: QueryMessage): Promise<{ columns: string[]; rows: JsonValue[][]; truncated: boolean }> => {
-    let columns: string[] = [];
-    const rows: JsonValue[][] = [];
-    let steps = 0;
+  type Outcome = { columns: string[]; rows: JsonValue[][]; truncated: boolean; perSegment: boolean };
+
+  /** Steps `sql` on `db`, adding rows to `into` up to maxRows; false when it stopped at the limit. */
+  const collect = (db: Db, message: QueryMessage, into: { columns: string[]; rows: JsonValue[][] }, steps: { n: number }): boolean => {
+    let statement;
+    try {
+      statement = db.prepare(message.sql);
+    } catch (error) {
+      throw fail('sql', (error as Error).message);
+    }
+    try {
+      if (into.columns.length === 0) into.columns = statement.getColumnNames();
+      for (;;) {
+        let more: boolean;
+        try {
+          more = statement.step();
+        } catch (error) {
+          throw fail('sql', (error as Error).message);
+        }
+        if (!more) return true;
+        if (into.rows.length >= message.maxRows) return false;
+        into.rows.push(statement.get().map(toJson));
+        if (++steps.n % 256 === 0 && Date.now() > message.deadline) throw fail('timeout', 'time limit');
+      }
+    } finally {
+      statement.free();
+    }
+  };
+
+  /**
+   * Up to MAX_JOINED segments: one statement over all of them (each attached to an empty
+   * database, `events` a view over their union, newest segment first), so ORDER BY, GROUP BY and
+   * aggregates mean what they say over the whole log. The attached files are the cached copies
+   * themselves (sql.js keeps each database as a file of its in-memory file system): nothing is copied.
+   */
+  const runJoined = async (message: QueryMessage): Promise<Outcome> => {
+    const SQL = await sqlReady;
+    const parts: string[] = [];
+    const merge = new SQL.Database();
+    try {
+      for (const [index, segment] of message.segments.entries()) {
+        if (Date.now() > message.deadline) throw fail('timeout', 'time limit');
+        const entry = await open(segment);
+        pinned.add(segment.key);
+        merge.run(`ATTACH ${quote((entry.db as unknown as { filename: string }).filename)} AS s${index}`);
+        const condition = hiddenCondition(segment.hidden, segment.kind === 'image' ? segment.maxSeq : undefined);
+        parts.push(`SELECT ${COLUMNS} FROM s${index}.event_rows${condition ? ` WHERE NOT (${condition})` : ''}`);
+      }
+      merge.run(`CREATE TEMP VIEW events AS ${parts.join(' UNION ALL ')}`);
+      merge.run('CREATE TEMP VIEW event_rows AS SELECT * FROM temp.events');
+      merge.run('PRAGMA query_only = 1');
+      const into = { columns: [] as string[], rows: [] as JsonValue[][] };
+      const complete = collect(merge, message, into, { n: 0 });
+      return { ...into, truncated: !complete, perSegment: false };
+    } finally {
+      merge.close();
+      pinned.clear();
+    }
+  };
+
+  const run = async (message: QueryMessage): Promise<Outcome> => {
+    if (message.segments.length > 1 && message.segments.length <= MAX_JOINED) return runJoined(message);
+    const into = { columns: [] as string[], rows: [] as JsonValue[][] };
+    const steps = { n: 0 };
     for (const segment of message.segments) {
       if (Date.now() > message.deadline) throw fail('timeout', 'time limit');
       const entry = await open(segment);
       applyHidden(entry, segment.hidden, segment.kind === 'image' ? segment.maxSeq : undefined);
-      let statement;
-      try {
-        statement = entry.db.prepare(message.sql);
-      } catch (error) {
-        throw fail('sql', (error as Error).message);
-      }
-      try {
-        if (columns.length === 0) columns = statement.getColumnNames();
-        for (;;) {
-          let more: boolean;
-          try {
-            more = statement.step();
-          } catch (error) {
-            throw fail('sql', (error as Error).message);
-          }
-          if (!more) break;
-          if (rows.length >= message.maxRows) return { columns, rows, truncated: true };
-          rows.push(statement.get().map(toJson));
-          if (++steps % 256 === 0 && Date.now() > message.deadline) throw fail('timeout', 'time limit');
-        }
-      } finally {
-        statement.free();
-      }
+      if (!collect(entry.db, message, into, steps)) return { ...into, truncated: true, perSegment: message.segments.length > 1 };
     }
-    return { columns, rows, truncated: false };
+    return { ...into, truncated: false, perSegment: message.segments.length > 1 };
   };
 
   parentPort!.on('message', (message: QueryMessage) => {
@@ -217,7 +264,7 @@ export class QueryRunner {
     const source = `const __require = require; (${queryWorkerMain.toString()})()`;
     const worker = new Worker(source, {
       eval: true,
-      workerData: { sqlJsPath: this.options.sqlJsPath, cacheBytes: this.options.cacheBytes },
+      workerData: { sqlJsPath: this.options.sqlJsPath, cacheBytes: this.options.cacheBytes, maxJoined: MAX_JOINED_SEGMENTS },
       resourceLimits: { maxOldGenerationSizeMb: 512 },
     });
     worker.unref();
@@ -267,7 +314,7 @@ export class QueryRunner {
         if (reply.id !== id) return;
         this.workerKeys = new Set(reply.cached);
         if (reply.ok) {
-          finish(() => resolve({ columns: reply.columns, rows: reply.rows, truncated: reply.truncated }));
+          finish(() => resolve({ columns: reply.columns, rows: reply.rows, truncated: reply.truncated, perSegment: reply.perSegment }));
           return;
         }
         if (reply.kind === 'corrupt' && reply.file) this.options.onCorruptFile(reply.file, reply.message);

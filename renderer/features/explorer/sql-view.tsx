@@ -20,6 +20,7 @@ interface Result {
   truncated: boolean;
   elapsedMs: number;
   maxRows: number;
+  perSegment?: boolean | undefined;
 }
 
 const EXAMPLE = `-- SQL over every event in the log (read-only). Columns: seq, stream, position, key, value,
@@ -30,10 +31,10 @@ FROM events
 ORDER BY seq DESC
 LIMIT 100`;
 
-/** The log runs SQL per segment: say so when the query's meaning depends on it. */
-function perSegmentNote(sql: string): string | null {
-  return /\b(group\s+by|count\s*\(|sum\s*\(|avg\s*\(|min\s*\(|max\s*\(|order\s+by|limit|distinct)\b/i.test(sql)
-    ? 'The log runs SQL once per segment (tens of MB of events each) and concatenates the rows: ORDER BY, LIMIT, DISTINCT and aggregates apply within each segment. Charts aggregate across segments for you.'
+/** A log too big to join ran the SQL per segment: say so when the query's meaning depends on it. */
+function perSegmentNote(sql: string, result: Result): string | null {
+  return result.perSegment && /\b(group\s+by|count\s*\(|sum\s*\(|avg\s*\(|min\s*\(|max\s*\(|order\s+by|limit|distinct)\b/i.test(sql)
+    ? 'This log has more than 10 segments (tens of MB of events each), more than one query can join: the SQL ran once per segment and the rows were concatenated, so ORDER BY, LIMIT, DISTINCT and aggregates apply within each segment. Filter by stream and time to narrow it; charts aggregate across segments for you.'
     : null;
 }
 
@@ -92,7 +93,7 @@ export function SqlView({ tab, engineReady }: { tab: SqlTab; engineReady: boolea
     downloadText(`${tab.title.replace(/[^A-Za-z0-9._-]+/g, '_')}.csv`, text, 'text/csv;charset=utf-8');
   };
 
-  const note = result ? perSegmentNote(sql) : null;
+  const note = result ? perSegmentNote(sql, result) : null;
   return (
     <section className="sql-view" aria-label={tab.title}>
       <header className="view-header">

@@ -131,6 +131,8 @@ describe('event log: append and read', () => {
       // SQL (one result row per segment) sees the same text in sealed and open segments.
       const perSegment = (await where.query('SELECT count(*), sum(length(value)) FROM events WHERE decode_error IS NULL', { maxRows: 100, timeoutMs: 10_000 })).rows;
       expect(perSegment.length).toBeGreaterThanOrEqual(3);
+      // More segments than one statement can join (10): it ran per segment, and says so.
+      expect((await where.query('SELECT count(*) FROM events', { maxRows: 100, timeoutMs: 10_000 })).perSegment).toBe(true);
       const clean = inputs.filter((e) => !e.decodeError);
       expect(perSegment.reduce((sum, row) => sum + (row[0] as number), 0)).toBe(clean.length);
       expect(perSegment.reduce((sum, row) => sum + ((row[1] as number | null) ?? 0), 0)).toBe(clean.reduce((sum, e) => sum + [...JSON.stringify(e.value)].length, 0));
@@ -290,9 +292,18 @@ describe('event log: SQL', () => {
     expect(capped.rows).toHaveLength(10);
     expect(capped.truncated).toBe(true);
     expect(capped.columns).toEqual(['seq', 'stream', 'position', 'key', 'value', 'headers', 'op', 'event_time', 'ingest_time', 'size', 'decode_error', 'value_bytes']);
-    // Aggregates are per segment: the per-segment counts add up to the total.
+    // A few segments are joined into one statement: aggregates, GROUP BY and ORDER BY span them all.
     const counts = await log.query('SELECT count(*) FROM events', { maxRows: 1000, timeoutMs: 10_000 });
-    expect(counts.rows.reduce((sum, r) => sum + (r[0] as number), 0)).toBe(3000);
+    expect(counts.rows).toEqual([[3000]]);
+    expect(counts.perSegment).toBe(false);
+    const ordered = await log.query('SELECT seq FROM events ORDER BY seq LIMIT 3', { maxRows: 1000, timeoutMs: 10_000 });
+    const seqs = (await log.query('SELECT seq FROM events', { maxRows: 5000, timeoutMs: 10_000 })).rows.map((row) => row[0] as number).sort((a, b) => a - b);
+    expect(ordered.rows).toEqual(seqs.slice(0, 3).map((seq) => [seq]));
+    const grouped = await log.query("SELECT json_extract(value, '$.after.customer_id') % 2 AS parity, count(*) FROM events GROUP BY parity ORDER BY parity", { maxRows: 1000, timeoutMs: 10_000 });
+    expect(grouped.rows).toEqual([
+      [0, range(0, 3000).filter((e) => (e.value as { after: { customer_id: number } }).after.customer_id % 2 === 0).length],
+      [1, range(0, 3000).filter((e) => (e.value as { after: { customer_id: number } }).after.customer_id % 2 === 1).length],
+    ]);
     await log.close();
   });
 
