@@ -96,7 +96,7 @@ export const QueryResultSchema = z.object({
   rows: z.array(z.array(JsonValueSchema)),
   truncated: z.boolean(),
   elapsedMs: z.number(),
-  /** The log had more segments than one statement can join (10): it ran once per segment, so ORDER BY, LIMIT and aggregates apply within each. */
+  /** The log was too big to join (over 10 segments or 256 MB): it ran once per segment, so ORDER BY, LIMIT and aggregates apply within each. */
   perSegment: z.boolean().optional(),
 });
 

@@ -2068,7 +2068,7 @@ class SegmentedEventLog implements EventLog {
 
   /**
    * Read-only SQL over the `events` view, in the query worker. Up to MAX_JOINED_SEGMENTS (10, the
-   * attach limit of sql.js' SQLite) segments, the statement runs once over all of them joined (a
+   * attach limit of sql.js' SQLite) segments and MAX_JOINED_BYTES (256 MB, held at once), the statement runs once over all of them joined (a
    * view over their union, the worker's cached copies attached as they are), so it means what it
    * says over the whole log. A bigger log runs it once per segment, newest first, rows
    * concatenated up to `maxRows` (`perSegment`): filters and projections still mean the whole log,

@@ -43,6 +43,8 @@ export interface QueryOutcome {
 
 /** SQLite's limit on attached databases in sql.js' build: more segments than this run one by one. */
 export const MAX_JOINED_SEGMENTS = 10;
+/** A join holds every segment in the worker at once: above this many bytes they run one by one (each loaded in turn, within the cache budget). */
+export const MAX_JOINED_BYTES = 256 * 1024 * 1024;
 
 /* The worker. Self-contained: no imports, no outer references (it is shipped as source text). */
 function queryWorkerMain(): void {
@@ -56,6 +58,7 @@ function queryWorkerMain(): void {
   type Entry = { db: Db; bytes: number; used: number; hiddenSignature: string };
   const budget = workerData.cacheBytes as number;
   const MAX_JOINED = workerData.maxJoined as number;
+  const MAX_JOINED_BYTES = workerData.maxJoinedBytes as number;
   const cache = new Map<string, Entry>();
   const sqlReady = initSqlJs();
   let clock = 0;
@@ -207,7 +210,8 @@ function queryWorkerMain(): void {
   };
 
   const run = async (message: QueryMessage): Promise<Outcome> => {
-    if (message.segments.length > 1 && message.segments.length <= MAX_JOINED) return runJoined(message);
+    const joinedBytes = message.segments.reduce((sum, segment) => sum + (segment.kind === 'file' ? segment.bytes : (segment.image?.length ?? cache.get(segment.key)?.bytes ?? 0)), 0);
+    if (message.segments.length > 1 && message.segments.length <= MAX_JOINED && joinedBytes <= MAX_JOINED_BYTES) return runJoined(message);
     const into = { columns: [] as string[], rows: [] as JsonValue[][] };
     const steps = { n: 0 };
     for (const segment of message.segments) {
@@ -264,7 +268,7 @@ export class QueryRunner {
     const source = `const __require = require; (${queryWorkerMain.toString()})()`;
     const worker = new Worker(source, {
       eval: true,
-      workerData: { sqlJsPath: this.options.sqlJsPath, cacheBytes: this.options.cacheBytes, maxJoined: MAX_JOINED_SEGMENTS },
+      workerData: { sqlJsPath: this.options.sqlJsPath, cacheBytes: this.options.cacheBytes, maxJoined: MAX_JOINED_SEGMENTS, maxJoinedBytes: MAX_JOINED_BYTES },
       resourceLimits: { maxOldGenerationSizeMb: 512 },
     });
     worker.unref();

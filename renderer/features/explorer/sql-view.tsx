@@ -34,7 +34,7 @@ LIMIT 100`;
 /** A log too big to join ran the SQL per segment: say so when the query's meaning depends on it. */
 function perSegmentNote(sql: string, result: Result): string | null {
   return result.perSegment && /\b(group\s+by|count\s*\(|sum\s*\(|avg\s*\(|min\s*\(|max\s*\(|order\s+by|limit|distinct)\b/i.test(sql)
-    ? 'This log has more than 10 segments (tens of MB of events each), more than one query can join: the SQL ran once per segment and the rows were concatenated, so ORDER BY, LIMIT, DISTINCT and aggregates apply within each segment. Filter by stream and time to narrow it; charts aggregate across segments for you.'
+    ? 'This log is too big for one query to join its segments (more than 10 of them, or 256 MB): the SQL ran once per segment (tens of MB of events each) and the rows were concatenated, so ORDER BY, LIMIT, DISTINCT and aggregates apply within each segment. Filter by stream and time to narrow it; charts aggregate across segments for you.'
     : null;
 }
 
