@@ -2,6 +2,7 @@
 // time) and how a field's values are distributed. The engine aggregates (GROUP BY time bucket or
 // value); the renderer only draws, with chart.js's LTTB decimation so even a million points draw
 // at once.
+import { hasGaps, withGaps } from './gaps';
 import { useEffect, useState, type JSX } from 'react';
 import { EddyError, type ResponseOf } from '../../../shared/contract';
 import type { FieldInfo } from '../../../shared/contracts/explorer';
@@ -200,9 +201,9 @@ function SkewCard({ stream, bucket, tick, engineReady }: { stream: string; bucke
             type: 'line',
             data: {
               datasets: [
-                { label: 'max', data: data.points.map(([x, , , max]) => ({ x, y: max })), borderColor: '#e8590c', backgroundColor: '#e8590c22', pointRadius: 0, borderWidth: 1, fill: '+1' },
-                { label: 'average', data: data.points.map(([x, , avg]) => ({ x, y: avg })), borderColor: '#2f6fed', pointRadius: 0, borderWidth: 1.5 },
-                { label: 'min', data: data.points.map(([x, min]) => ({ x, y: min })), borderColor: '#2b8a3e', pointRadius: 0, borderWidth: 1 },
+                { label: 'max', data: withGaps(data.points, data.bucketMs, (point) => point[3]), borderColor: '#e8590c', backgroundColor: '#e8590c22', pointRadius: 0, borderWidth: 1, fill: '+1' },
+                { label: 'average', data: withGaps(data.points, data.bucketMs, (point) => point[2]), borderColor: '#2f6fed', pointRadius: 0, borderWidth: 1.5 },
+                { label: 'min', data: withGaps(data.points, data.bucketMs, (point) => point[1]), borderColor: '#2b8a3e', pointRadius: 0, borderWidth: 1 },
               ],
             },
             options: {
@@ -212,7 +213,8 @@ function SkewCard({ stream, bucket, tick, engineReady }: { stream: string; bucke
               maintainAspectRatio: false,
               interaction: { mode: 'nearest', axis: 'x', intersect: false },
               plugins: {
-                decimation: { enabled: true, algorithm: 'lttb', samples: 800, threshold: 1000 },
+                // LTTB averages y values: not across the breaks.
+                decimation: { enabled: !hasGaps(data.points, data.bucketMs), algorithm: 'lttb', samples: 800, threshold: 1000 },
                 legend: { display: true, labels: { boxWidth: 12 } },
                 tooltip: { callbacks: { title: (items) => (items[0] ? `events at ${new Date(items[0].parsed.x ?? 0).toISOString()}` : '') } },
               },
