@@ -4,7 +4,7 @@ import type { JSX } from 'react';
 import type { AppInfo } from '../../shared/contract';
 import { describeKeys } from '../features/palette/commands';
 import { openImportDialog } from '../features/explorer/import-dialog';
-import { formatCount } from '../features/explorer/format';
+import { countOf } from '../features/explorer/format';
 import { useStreams } from '../features/explorer/streams';
 import { startTour } from '../features/tour/tour';
 import { openCharts, openSql, openStream, ui } from './ui-state';
@@ -26,7 +26,7 @@ export function Welcome({ info }: { info: AppInfo | undefined }): JSX.Element {
       </p>
       {list.length > 0 ? (
         <p className="dim">
-          The event log holds {formatCount(total)} events in {list.length} stream{list.length === 1 ? '' : 's'}.
+          The event log holds {countOf(total, 'event')} in {list.length} stream{list.length === 1 ? '' : 's'}.
         </p>
       ) : null}
       <ol className="steps">

@@ -100,7 +100,11 @@ export function EventDetail({ event, actions, onClose }: { event: StoredEvent; a
             {event.value !== null ? <JsonTree value={event.value} root="value" actions={actions} /> : <p className="dim">No value (a tombstone or an undecoded event).</p>}
           </>
         ) : null}
-        {current === 'raw' ? <pre className="json">{rawText(event)}</pre> : null}
+        {current === 'raw' ? (
+          <pre className="json wrap">
+            <LongText text={rawText(event)} limit={RAW_CHARS} />
+          </pre>
+        ) : null}
         {current === 'hex' && bytes ? (
           <>
             <pre className="hex" aria-label="Hex dump">
@@ -124,8 +128,30 @@ function formatSkew(ms: number): string {
   return `${sign}${(abs / 3_600_000).toFixed(1)} h`;
 }
 
-function cell(value: unknown): string {
-  return value === undefined ? '' : JSON.stringify(value as JsonValue);
+function cell(value: unknown): JSX.Element | string {
+  return value === undefined ? '' : <LongText text={JSON.stringify(value as JsonValue)} limit={CELL_CHARS} />;
+}
+
+/** Characters of a before/after cell shown until asked for more; of the raw view. */
+const CELL_CHARS = 2_000;
+const RAW_CHARS = 200_000;
+
+/**
+ * Text that may be megabytes long (a 5 MB column): its start, how much more there is and a button
+ * for the rest. Laying out all of it would stall the view and squeeze the table's other columns.
+ */
+export function LongText({ text, limit }: { text: string; limit: number }): JSX.Element {
+  const [all, setAll] = useState(false);
+  if (all || text.length <= limit) return <>{text}</>;
+  return (
+    <>
+      {text.slice(0, limit)}
+      <span className="dim"> … {(text.length - limit).toLocaleString('en')} more characters </span>
+      <button className="link-button" onClick={() => setAll(true)}>
+        Show all
+      </button>
+    </>
+  );
 }
 
 /** Before and after of a change event, field by field; changed fields are highlighted. */

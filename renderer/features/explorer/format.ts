@@ -11,6 +11,11 @@ export function formatCount(count: number): string {
   return new Intl.NumberFormat('en').format(count);
 }
 
+/** "1 event", "2,000 events". */
+export function countOf(count: number, noun: string): string {
+  return `${formatCount(count)} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ['KB', 'MB', 'GB', 'TB'];

@@ -4,7 +4,7 @@
 import { useState, type JSX } from 'react';
 import { openCharts, openSql, openStream, useUi } from '../../app/ui-state';
 import { icons } from '../../app/icons';
-import { formatBytes, formatCount, formatTime, streamLabel } from './format';
+import { countOf, formatBytes, formatCount, formatTime, streamLabel } from './format';
 import { openImportDialog } from './import-dialog';
 import { isDeadLetterStream, refreshStreams, useStreams } from './streams';
 
@@ -70,7 +70,7 @@ export function StreamList({ engineReady }: { engineReady: boolean }): JSX.Eleme
                   </span>
                 </span>
                 <span className="stream-meta">
-                  {formatCount(stats.count)} events · {formatBytes(stats.bytes)}
+                  {countOf(stats.count, 'event')} · {formatBytes(stats.bytes)}
                   {stats.rate > 0 ? <span className="rate" title="Events stored per second, averaged over the last minute (0 once the stream is idle)"> · {stats.rate < 10 ? stats.rate.toFixed(1) : formatCount(Math.round(stats.rate))}/s over 1 min</span> : null}
                 </span>
                 <span className="stream-meta">

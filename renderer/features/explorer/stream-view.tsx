@@ -16,7 +16,7 @@ import { EventDetail } from './event-detail';
 import { EventGrid, type GridColumn } from './event-grid';
 import { ExportMenu } from './export-menu';
 import { countConditions, FilterBar } from './filter-bar';
-import { formatCount, formatTime, keyPreview, preview, streamLabel } from './format';
+import { countOf, formatCount, formatTime, keyPreview, preview, streamLabel } from './format';
 import { evaluatePath, parsePath } from './json-path';
 import { RowStore } from './row-store';
 import { clampSelection, emptySelection, selectedCount, single, type Selection } from './selection';
@@ -353,7 +353,7 @@ export function StreamView({ tab, engineReady, compact = false }: { tab: StreamT
           <span className="view-count" data-testid="view-count">
             {info ? (
               <>
-                {formatCount(count)} {info.filtered ? `of ${formatCount(info.streamCount)} ` : ''}events
+                {info.filtered ? `${formatCount(count)} of ${countOf(info.streamCount, 'event')}` : countOf(count, 'event')}
               </>
             ) : view.loading ? (
               'Counting…'
