@@ -62,7 +62,15 @@ export function PostgresDiscovery({
             return (
               <tr key={name} data-table={name}>
                 <td>
-                  <input type="checkbox" aria-label={`capture ${name}`} checked={selected.has(name)} onChange={() => onToggle(name)} />
+                  <input
+                    type="checkbox"
+                    aria-label={`capture ${name}`}
+                    checked={selected.has(name)}
+                    onChange={() => onToggle(name)}
+                    // Publishing it as it is would make the application's UPDATE and DELETE fail: never offered.
+                    disabled={publishingBlocksWrites(table) && !selected.has(name)}
+                    title={publishingBlocksWrites(table) ? 'Set REPLICA IDENTITY FULL (or add a primary key) first: published as it is, the application\'s UPDATE and DELETE on it would fail.' : undefined}
+                  />
                 </td>
                 <td>
                   <code>{name}</code>
@@ -74,7 +82,7 @@ export function PostgresDiscovery({
                     <>
                       {' '}
                       <span className={publishingBlocksWrites(table) ? 'pg-warning-mark danger' : 'pg-warning-mark'} title={table.warning} aria-label={table.warning}>
-                        {publishingBlocksWrites(table) ? '⚠ cannot be published' : '⚠'}
+                        {publishingBlocksWrites(table) ? '⚠ needs FULL to be captured' : '⚠'}
                       </span>{' '}
                       <button className="link-button" disabled={busy} onClick={() => onSetFull(name)} title="ALTER TABLE ... REPLICA IDENTITY FULL: updates and deletes then carry the whole old row">
                         Set FULL

@@ -159,7 +159,7 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
           {(connections.data ?? []).length === 0 ? <option value="">No PostgreSQL connection yet</option> : null}
           {(connections.data ?? []).map((profile) => (
             <option key={profile.id} value={profile.id}>
-              {profile.name} ({profile.environment.label}) · {profile.host}/{profile.database}
+              {profile.name} ({profile.environment.label}) · {profile.host}:{profile.port}/{profile.database}
             </option>
           ))}
         </select>
@@ -216,7 +216,7 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
               <input type="checkbox" checked={snapshot} onChange={(event) => setSnapshot(event.target.checked)} /> Read the current rows first (initial snapshot, consistent with the slot)
             </label>
             <label>
-              Slot name <input value={slotName} placeholder="automatic (eddy_<database>_<hash>)" onChange={(event) => setSlotName(event.target.value)} />
+              Slot name <input value={slotName} placeholder="automatic" title="Empty: eddy_<database>_<hash of the tables>, the same for the same tables, so a capture started again continues from its slot" onChange={(event) => setSlotName(event.target.value)} />
             </label>
             <label>
               Stop
