@@ -64,7 +64,7 @@ const exactlyOneTarget = (value: { connectionId?: string | undefined; url?: stri
 const targetMessage = { message: 'give either connectionId or url' };
 
 /** `schema.table`, exactly as the catalog spells it (no case folding, no quotes). */
-export const PgTableNameSchema = z.string().regex(/^[^.\s"]{1,63}\.[^.\s"]{1,63}$/, 'schema.table');
+export const PgTableNameSchema = z.string().regex(/^[^.\s"]{1,63}\.[^.\s"]{1,63}$/, 'a table as schema.table, e.g. public.orders (case-sensitive, no quotes)');
 /** Slot and publication names: what PostgreSQL allows for slots (lower-case letters, digits, underscore). */
 export const PgSlotNameSchema = z.string().regex(/^[a-z0-9_]{1,63}$/, 'lower-case letters, digits and underscores, at most 63');
 

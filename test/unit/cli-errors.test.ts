@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { cliErrorText } from '../../main/cli/command.js';
 import { runCommand } from '../../main/cli/commands/run.js';
+import { capturePostgresCommand } from '../../main/cli/commands/capture-postgres.js';
 
 async function stderrOf(work: () => Promise<number>): Promise<{ code: number; text: string }> {
   let text = '';
@@ -54,5 +55,12 @@ describe('eddy command errors', () => {
     const missing = await stderrOf(() => runCommand.run([path.join(workspace, 'pipelines', 'nope.pipeline.json'), '--workspace', workspace]));
     expect(missing.code).toBe(2);
     expect(missing.text).toContain(`no pipeline file ${path.join(workspace, 'pipelines', 'nope.pipeline.json')}`);
+  });
+
+  it('eddy capture postgres names the table it cannot read, as typed, before connecting', async () => {
+    const result = await stderrOf(() => capturePostgresCommand.run(['--url', 'postgres://me@127.0.0.1:1/shop', '--tables', 'public.orders,customers', '--workspace', workspace]));
+    expect(result.code).toBe(2);
+    expect(result.text).toContain('--tables: "customers" is not a table as schema.table, e.g. public.orders');
+    expect(result.text).not.toContain('tables.1');
   });
 });

@@ -59,6 +59,8 @@ export const capturePostgresCommand: CliCommand = {
       const checked = commands.pgStartCapture.request.safeParse(raw);
       if (!checked.success) {
         const issue = checked.error.issues[0];
+        // Name the flag and the value the user typed, not the request's field path.
+        if (issue?.path[0] === 'tables' && typeof issue.path[1] === 'number') throw new Error(`--tables: "${raw.tables[issue.path[1]]}" is not ${issue.message}`);
         throw new Error(`${issue?.path.join('.') || 'options'}: ${issue?.message ?? 'invalid'}`);
       }
       request = checked.data;
