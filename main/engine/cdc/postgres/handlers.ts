@@ -107,7 +107,7 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
       const { schema, table } = splitTableName(name);
       return streamName(endpoint.database, schema, table);
     });
-    const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')}`;
+    const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')} (slot ${slotName})`;
     const registry = captureRegistry(context);
     // The job's id is known only once it starts; stopping before that has nothing to stop.
     const running: { jobId?: string } = {};
