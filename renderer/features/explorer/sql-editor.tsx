@@ -40,7 +40,12 @@ export function SqlEditor({ value, onChange, onRun, label }: { value: string; on
           fixedOverflowWidgets: true,
         });
         instance.onDidChangeModelContent(() => latest.current.onChange(instance.getValue()));
-        instance.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => latest.current.onRun());
+        instance.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => {
+          // Running closes the completion list, which would otherwise hang over the results.
+          instance.trigger('eddy', 'hideSuggestWidget', null);
+          latest.current.onRun();
+        });
+        instance.onDidBlurEditorWidget(() => instance.trigger('eddy', 'hideSuggestWidget', null));
         editor.current = instance;
         setMode('monaco');
         instance.focus();
