@@ -155,7 +155,17 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
         <label>
           <input type="radio" checked={mode === 'connection'} onChange={() => setMode('connection')} /> Connection
         </label>
-        <select aria-label="PostgreSQL connection" value={connectionId} disabled={mode !== 'connection'} onChange={(event) => setConnectionId(event.target.value)}>
+        {/* Both stay editable: picking or typing in one makes it the source (a disabled field ignored clicks). */}
+        <select
+          aria-label="PostgreSQL connection"
+          className={mode === 'connection' ? '' : 'pg-inactive'}
+          value={connectionId}
+          onFocus={() => setMode('connection')}
+          onChange={(event) => {
+            setMode('connection');
+            setConnectionId(event.target.value);
+          }}
+        >
           {(connections.data ?? []).length === 0 ? <option value="">No PostgreSQL connection yet</option> : null}
           {(connections.data ?? []).map((profile) => (
             <option key={profile.id} value={profile.id}>
@@ -168,11 +178,14 @@ export function PostgresCdcSection({ engineReady }: { engineReady: boolean }): J
         </label>
         <input
           aria-label="PostgreSQL URL"
-          className="pg-url"
           placeholder="postgres://user@host:5432/database"
           value={url}
-          disabled={mode !== 'url'}
-          onChange={(event) => setUrl(event.target.value)}
+          className={mode === 'url' ? 'pg-url' : 'pg-url pg-inactive'}
+          onFocus={() => setMode('url')}
+          onChange={(event) => {
+            setMode('url');
+            setUrl(event.target.value);
+          }}
         />
       </div>
       <div className="pg-row">
