@@ -24,11 +24,12 @@ export interface TestEngine {
   waitJob(id: string, timeoutMs?: number): Promise<Job>;
   readAll(stream: string): Promise<StoredEvent[]>;
   on<K extends EventStreamName>(stream: K, listener: (payload: EventPayloadOf<K>) => void): () => void;
-  close(): Promise<void>;
+  /** Closes the engine and removes its folders (`keepWorkspace`: all but the workspace, for a next session). */
+  close(keepWorkspace?: boolean): Promise<void>;
 }
 
-export async function startTestEngine(env: NodeJS.ProcessEnv = process.env): Promise<TestEngine> {
-  const workspace = mkdtempSync(path.join(os.tmpdir(), 'eddy-kafka-ws-'));
+/** An engine on a fresh workspace, or on `workspace` (a second session of the same one). */
+export async function startTestEngine(env: NodeJS.ProcessEnv = process.env, workspace = mkdtempSync(path.join(os.tmpdir(), 'eddy-kafka-ws-'))): Promise<TestEngine> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'eddy-kafka-data-'));
   const events: { stream: string; payload: unknown }[] = [];
   const secrets = new SessionSecrets(env, 'tests reference environment variables as ${env:NAME}.');
@@ -83,9 +84,9 @@ export async function startTestEngine(env: NodeJS.ProcessEnv = process.env): Pro
       listeners.add(wrapped);
       return () => listeners.delete(wrapped);
     },
-    async close() {
+    async close(keepWorkspace = false) {
       await engine.close();
-      rmSync(workspace, { recursive: true, force: true });
+      if (!keepWorkspace) rmSync(workspace, { recursive: true, force: true });
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

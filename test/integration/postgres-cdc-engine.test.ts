@@ -3,6 +3,7 @@
 // gone) starts over on a new slot with the tables' current rows. Skips with the reason on a laptop
 // without PostgreSQL; fails under CI.
 import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { findPostgres } from '../support/services';
@@ -18,10 +19,10 @@ describe.runIf(url)('postgres captures through the engine: resume and re-snapsho
   let engine: TestEngine;
   let database = '';
 
-  const waitState = async (id: string, states: string[], timeoutMs = 30_000): Promise<string> => {
+  const waitState = async (id: string, states: string[], timeoutMs = 30_000, on: () => TestEngine = () => engine): Promise<string> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const capture = (await engine.call('listCaptures', {})).find((entry) => entry.id === id);
+      const capture = (await on().call('listCaptures', {})).find((entry) => entry.id === id);
       if (capture && states.includes(capture.state)) return capture.state;
       if (Date.now() > deadline) throw new Error(`capture ${id} is ${capture?.state ?? 'missing'}, expected ${states.join(' or ')}: ${capture?.message ?? ''}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -99,5 +100,43 @@ describe.runIf(url)('postgres captures through the engine: resume and re-snapsho
     const snapshots = events.filter((event) => event.op === 'r').map((event) => (event.value as { after: { id: number } }).after.id);
     expect(snapshots).toEqual([1, 1, 2, 3]);
     expect((await admin.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows).toHaveLength(1);
+  });
+
+  it('lists a capture of an earlier session as stopped and resumes it from its slot', async () => {
+    const table = `eddy_session_${suffix}`;
+    const slot = `eddy_session_${suffix}`;
+    tables.push(table);
+    slots.push(slot);
+    await admin.query(`CREATE TABLE ${table} (id int PRIMARY KEY)`);
+    await admin.query(`INSERT INTO ${table} VALUES (1)`);
+    const first = await startTestEngine(process.env);
+    let second: TestEngine | undefined;
+    try {
+      const started = await first.call('pgStartCapture', { url: url!, tables: [`public.${table}`], slotName: slot, snapshot: true, untilCaughtUp: true });
+      const stream = `pg:${database}.public.${table}`;
+      expect(await waitState(started.captureId, ['stopped'], 30_000, () => first)).toBe('stopped');
+      await first.close(true);
+      // Eddy closed; a change happens meanwhile; Eddy starts again on the same workspace.
+      await admin.query(`INSERT INTO ${table} VALUES (2)`);
+      second = await startTestEngine(process.env, first.workspace);
+      let listed;
+      for (let attempt = 0; attempt < 100 && !listed; attempt++) {
+        listed = (await second.call('listCaptures', {})).find((entry) => entry.id === started.captureId);
+        if (!listed) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(listed).toMatchObject({ state: 'stopped', resumable: true, canResnapshot: true, streams: [stream] });
+      expect(listed?.message).toMatch(/^Stopped when Eddy last closed, stored up to .+\. Resume continues from slot /);
+      await second.call('resumeCapture', { id: started.captureId });
+      const resumed = second;
+      expect(await waitState(started.captureId, ['stopped'], 30_000, () => resumed)).toBe('stopped');
+      const ids = (await second.readAll(stream)).map((event) => [event.op, (event.value as { after: { id: number } }).after.id]);
+      expect(ids).toEqual([
+        ['r', 1],
+        ['c', 2],
+      ]);
+    } finally {
+      await second?.close();
+      rmSync(first.workspace, { recursive: true, force: true });
+    }
   });
 });

@@ -1,15 +1,18 @@
 // The engine's PostgreSQL CDC commands (shared/contracts/cdc.ts, `pg*`): test connection,
 // discovery, the REPLICA IDENTITY fix, starting a capture as a job with its source state, and
 // dropping a slot.
-import { rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type pg from 'pg';
 import { EddyError, type HandlersFor } from '../../../../shared/contract-kit.js';
-import type { cdcCommands } from '../../../../shared/contracts/cdc.js';
+import { PgStartCaptureRequestSchema, type cdcCommands } from '../../../../shared/contracts/cdc.js';
 import { getConnectionProfile } from '../../connections/store.js';
 import type { EngineContext } from '../../context.js';
 import { toEnvelope } from '../../dispatch.js';
 import { captureRegistry } from '../source-state.js';
-import { stateFilePath } from './capture-state.js';
+import { readCaptureState, stateFilePath } from './capture-state.js';
+import { writeFileAtomic } from '../../log/atomic-file.js';
+import { nodeFs } from '../../log/fs-layer.js';
 import { defaultSlotName, GapDetectedError, runPostgresCapture, type CaptureUpdate } from './capture.js';
 import { connectFailure, connectPg, pgEndpointFromProfile, pgEndpointFromUrl, quoteIdent, redactUrl, splitTableName, testPostgresEndpoint, type PgEndpoint } from './client.js';
 import { discoverPostgres, setReplicaIdentity } from './discover.js';
@@ -45,7 +48,30 @@ export function postgresCaptureId(slotName: string): string {
   return `postgres/${slotName}`;
 }
 
+/**
+ * Where a capture's start request is kept (beside its state file), so a capture stopped when Eddy
+ * closed is listed again at the next start and can be resumed. Only requests without a secret
+ * are kept: a saved connection (its password is a reference), or a URL without a password.
+ */
+function requestFilePath(localDir: string, slotName: string): string {
+  return stateFilePath(localDir, slotName).replace(/\.json$/, '.request.json');
+}
+
+type StartRequest = Parameters<PostgresHandlers['pgStartCapture']>[0];
+
+function keepableRequest(request: StartRequest): boolean {
+  if (request.url === undefined) return true;
+  try {
+    return new URL(request.url).password === '';
+  } catch {
+    return false;
+  }
+}
+
 export function createPostgresCdcHandlers(context: EngineContext): PostgresHandlers {
+  // Captures of earlier sessions, listed as stopped and resumable (errors only reported).
+  void restoreCaptures().catch((error: unknown) => context.report('warning', 'capture', `Could not list the PostgreSQL captures of earlier sessions: ${error instanceof Error ? error.message : String(error)}`));
+
   return {
     pgTestConnection: async (target) => {
       const started = Date.now();
@@ -91,23 +117,58 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
       });
       // Dropped on purpose: the next capture on this slot name starts fresh, not in "gap detected".
       await rm(stateFilePath(context.workspace.localDir, request.slotName), { force: true });
+      await rm(requestFilePath(context.workspace.localDir, request.slotName), { force: true });
       return result;
     },
 
     pgStartCapture: (request) => startCapture(request),
   };
 
-  async function startCapture(request: Parameters<PostgresHandlers['pgStartCapture']>[0]): ReturnType<PostgresHandlers['pgStartCapture']> {
+  /** Id, title and streams of a capture of `tables` in `database` on `slotName`. */
+  function describeCapture(database: string, tables: string[], slotName: string): { id: string; title: string; streams: string[] } {
+    const streams = tables.map((name) => {
+      const { schema, table } = splitTableName(name);
+      return streamName(database, schema, table);
+    });
+    return { id: postgresCaptureId(slotName), title: `PostgreSQL ${database}: ${tables.join(', ')} (slot ${slotName})`, streams };
+  }
+
+  async function restoreCaptures(): Promise<void> {
+    const folder = path.dirname(stateFilePath(context.workspace.localDir, 'x'));
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      return; // no capture yet in this workspace
+    }
+    const registry = captureRegistry(context);
+    for (const name of names.filter((entry) => entry.endsWith('.request.json'))) {
+      const slotName = name.slice(0, -'.request.json'.length);
+      const parsed = PgStartCaptureRequestSchema.safeParse(JSON.parse(await readFile(path.join(folder, name), 'utf8').catch(() => 'null')));
+      const state = await readCaptureState(stateFilePath(context.workspace.localDir, slotName));
+      if (!parsed.success || !state || registry.get(postgresCaptureId(slotName))) continue;
+      const request = { ...parsed.data, slotName };
+      const described = describeCapture(state.database, state.tables, slotName);
+      const registration = registry.register(
+        { ...described, kind: 'postgres', ...(request.connectionId ? { connectionId: request.connectionId } : {}) },
+        async () => undefined,
+        () => startCapture({ ...request, resetSlot: false }),
+        () => startCapture({ ...request, snapshot: true, resetSlot: true }),
+      );
+      registration.update({
+        state: 'stopped',
+        message: `Stopped when Eddy last closed${state.ackedLsn ? `, stored up to ${state.ackedLsn}` : ''}. Resume continues from slot ${slotName}.`,
+        ...(state.ackedLsn ? { position: state.ackedLsn } : {}),
+      });
+    }
+  }
+
+  async function startCapture(request: StartRequest): ReturnType<PostgresHandlers['pgStartCapture']> {
     const endpoint = await resolvePgEndpoint(context, request);
     const tables = [...new Set(request.tables)];
     const slotName = request.slotName ?? defaultSlotName(endpoint.database, tables);
     const publicationName = request.publicationName ?? slotName;
-    const id = postgresCaptureId(slotName);
-    const streams = tables.map((name) => {
-      const { schema, table } = splitTableName(name);
-      return streamName(endpoint.database, schema, table);
-    });
-    const title = `PostgreSQL ${endpoint.database}: ${tables.join(', ')} (slot ${slotName})`;
+    const { id, title, streams } = describeCapture(endpoint.database, tables, slotName);
     const registry = captureRegistry(context);
     // The job's id is known only once it starts; stopping before that has nothing to stop.
     const running: { jobId?: string } = {};
@@ -126,6 +187,16 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
       () => startCapture({ ...request, slotName, publicationName, snapshot: true, resetSlot: true }),
     );
 
+    if (keepableRequest(request)) {
+      // The next session lists this capture again, resumable (see restoreCaptures).
+      const kept = { ...request, slotName, publicationName, resetSlot: false };
+      const file = requestFilePath(context.workspace.localDir, slotName);
+      await mkdir(path.dirname(file), { recursive: true })
+        .then(() => writeFileAtomic(nodeFs, file, [Buffer.from(JSON.stringify(kept, null, 2) + '\n')]))
+        .catch((error: unknown) =>
+        context.report('warning', 'capture', `Could not keep the request of capture ${id} for the next session: ${error instanceof Error ? error.message : String(error)}`),
+      );
+    }
     const job = context.jobs.start({ kind: 'capture-postgres', title, unit: 'events', total: request.maxEvents ?? null }, async (handle) => {
       registration.update({ jobId: handle.id });
       const report = (update: CaptureUpdate): void => {
