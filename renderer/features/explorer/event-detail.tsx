@@ -5,7 +5,7 @@ import { useMemo, useState, type JSX } from 'react';
 import type { JsonValue, StoredEvent } from '../../../shared/events';
 import { copyText } from '../../app/clipboard';
 import { eventLink } from './event-link';
-import { formatTime } from './format';
+import { displayOp, formatTime } from './format';
 import { HEX_LIMIT, hexDump } from './hex';
 import { JsonTree, type FieldActions } from './json-tree';
 import { changeSummary, connectorOf } from './change-summary';
@@ -51,7 +51,7 @@ export function EventDetail({ event, actions, onClose }: { event: StoredEvent; a
   return (
     <aside className="event-detail" aria-label="Event details">
       <header className="detail-header">
-        {event.op ? <span className={`op op-${event.op}`}>{event.op}</span> : null}
+        {displayOp(event) ? <span className={`op op-${displayOp(event)}`}>{displayOp(event)}</span> : null}
         <strong className="mono detail-title" title={event.position}>
           {event.position}
         </strong>

@@ -7,6 +7,16 @@ export function formatTime(ms: number | null | undefined): string {
   return `${date.toISOString().slice(0, 10)} ${date.toISOString().slice(11, 23)}`;
 }
 
+/**
+ * The operation to show for an event: its own (c, u, d, r), or `t` for a Debezium truncate
+ * envelope (a table emptied; the event model's op has no letter for it, its value says `op: "t"`).
+ */
+export function displayOp(event: { op?: string | null | undefined; value: JsonValue | null }): string | null {
+  if (event.op) return event.op;
+  const value = event.value;
+  return value !== null && typeof value === 'object' && !Array.isArray(value) && value.op === 't' ? 't' : null;
+}
+
 export function formatCount(count: number): string {
   return new Intl.NumberFormat('en').format(count);
 }

@@ -16,7 +16,7 @@ import { EventDetail } from './event-detail';
 import { EventGrid, type GridColumn } from './event-grid';
 import { ExportMenu } from './export-menu';
 import { countConditions, FilterBar } from './filter-bar';
-import { countOf, formatCount, formatTime, keyPreview, preview, streamLabel } from './format';
+import { countOf, displayOp, formatCount, formatTime, keyPreview, preview, streamLabel } from './format';
 import { evaluatePath, parsePath } from './json-path';
 import { RowStore } from './row-store';
 import { clampSelection, emptySelection, selectedCount, single, type Selection } from './selection';
@@ -254,7 +254,19 @@ export function StreamView({ tab, engineReady, compact = false }: { tab: StreamT
     const base: GridColumn[] = [
       { id: 'row', title: '#', width: width('row', 86), className: 'num dim', cell: (_event, _row, display) => formatCount(display + 1), placeholder: (_row, display) => formatCount(display + 1) },
       { id: 'eventTime', title: 'Event time', width: width('eventTime', 186), className: 'mono', cell: (event) => formatTime(event.eventTime) },
-      { id: 'op', title: 'Op', width: width('op', 44), cell: (event) => (event.op ? <span className={`op op-${event.op}`}>{event.op}</span> : null) },
+      {
+        id: 'op',
+        title: 'Op',
+        width: width('op', 44),
+        cell: (event) => {
+          const op = displayOp(event);
+          return op ? (
+            <span className={`op op-${op}`} title={op === 't' ? 'truncate: the table was emptied' : undefined}>
+              {op}
+            </span>
+          ) : null;
+        },
+      },
       { id: 'key', title: 'Key', width: width('key', 150), className: 'mono', cell: (event) => keyPreview(event.key, 60) },
     ];
     const trailing: GridColumn[] = [
