@@ -92,6 +92,8 @@ function findPgRecvlogical(): string | undefined {
 /** Discards events: the capture's own cost (decode, map, envelope) without the log. */
 class NullSink implements CaptureSink {
   count = 0;
+  // No size limit: nothing to check or fit, so nothing is serialized (the log's own work).
+  readonly maxEventBytes = Infinity;
   async append(events: unknown[]): Promise<void> {
     this.count += events.length;
   }
