@@ -8,6 +8,7 @@
 // another host (a workspace on a shared drive) cannot be checked and is refused with the path to
 // delete if that host is known to be done.
 import os from 'node:os';
+import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { EddyError } from '../../../shared/contract.js';
 import type { LogFs } from './fs-layer.js';
@@ -65,7 +66,9 @@ async function readOwner(fs: LogFs, file: string): Promise<LockOwner | null> {
  * Takes the log's lock or throws CONFLICT naming the process that has it. Resolves to the release
  * function (idempotent).
  */
-export async function acquireLogLock(fs: LogFs, file: string, holder: string): Promise<() => Promise<void>> {
+export async function acquireLogLock(fs: LogFs, lockFile: string, holder: string): Promise<() => Promise<void>> {
+  // One spelling per file, so a relative and an absolute path to the same log are one lock here.
+  const file = path.resolve(lockFile);
   if (heldHere.has(file)) {
     throw new EddyError('CONFLICT', `This event log is already open in this process; close it before opening it again.`, { lock: file });
   }
