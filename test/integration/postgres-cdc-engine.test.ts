@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { findPostgres } from '../support/services';
 import { startTestEngine, type TestEngine } from './kafka-helpers';
+import { dropSlotWhenFree } from './pg-helpers';
 
 const url = await findPostgres();
 
@@ -28,14 +29,7 @@ describe.runIf(url)('postgres captures through the engine: resume and re-snapsho
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   };
-  const dropSlot = async (slot: string): Promise<void> => {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const left = await admin.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      if (left.rows.length === 0) return;
-      if (!left.rows[0]!.active) await admin.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => undefined);
-      else await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const dropSlot = (slot: string): Promise<void> => dropSlotWhenFree(admin, slot);
 
   beforeAll(async () => {
     await admin.connect();

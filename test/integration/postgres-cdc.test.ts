@@ -17,6 +17,7 @@ import { pgEndpointFromUrl, testPostgresEndpoint } from '../../main/engine/cdc/p
 import { discoverPostgres, setReplicaIdentity } from '../../main/engine/cdc/postgres/discover';
 import { readCaptureState } from '../../main/engine/cdc/postgres/capture-state';
 import { UNAVAILABLE_VALUE } from '../../main/engine/cdc/postgres/values';
+import { dropSlotWhenFree } from './pg-helpers';
 
 const url = await findPostgres();
 
@@ -109,15 +110,7 @@ describe.runIf(url)('postgres cdc', () => {
   const capture = async (options: PostgresCaptureSpec, sink: CaptureSink, updates: CaptureUpdate[] = [], signal = new AbortController().signal) =>
     runPostgresCapture(options, sink, (update) => updates.push(update), signal);
   const streamOf = (tableName: string): string => `pg:${database}.public.${tableName}`;
-  /** The walsender of a capture that just ended may hold the slot a moment longer: wait for it. */
-  const dropSlot = async (slot: string): Promise<void> => {
-    for (let attempt = 0; attempt < 50; attempt++) {
-      const left = await admin.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      if (left.rows.length === 0) return;
-      if (!left.rows[0]!.active) await admin.query('SELECT pg_drop_replication_slot($1)', [slot]).catch(() => undefined);
-      else await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
+  const dropSlot = (slot: string): Promise<void> => dropSlotWhenFree(admin, slot);
   const confirmedFlush = async (slot: string): Promise<string | null> =>
     (await admin.query<{ lsn: string | null }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.lsn ?? null;
 
