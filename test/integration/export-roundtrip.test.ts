@@ -116,6 +116,8 @@ describe.runIf(brokers)('exported runner: round trip on Kafka consumer groups', 
   afterAll(async () => {
     for (const runner of runners) if (runner.child.exitCode === null) runner.child.kill('SIGKILL');
     await removeTestTopics(kafka, id, [group]);
+    // The runner's dead-letter topic is named after the pipeline, whose name spells the id with underscores.
+    await removeTestTopics(kafka, specJson.name, []);
     rmSync(base, { recursive: true, force: true });
   });
 
