@@ -139,7 +139,7 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
                 <td className="mono kafka-cell">{message.key === null ? <span className="dim">null</span> : keyPreview(message.key, 40)}</td>
                 <td className="mono kafka-cell">
                   {message.op ? <span className={`op op-${message.op}`}>{message.op}</span> : null} {message.decodeError ? <span className="kafka-warn">⚠ </span> : null}
-                  {message.value === null && message.valueBytes === undefined ? <span className="dim">{message.decodeError ? '' : 'null (tombstone)'}</span> : preview(message.value ?? message.valueBytes ?? null, 200)}
+                  {message.value === null && message.valueBytes === undefined ? <span className="dim">{message.decodeError ?? 'null (tombstone)'}</span> : preview(message.value ?? message.valueBytes ?? null, 200)}
                 </td>
               </tr>
             ))}
