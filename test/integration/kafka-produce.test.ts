@@ -36,6 +36,11 @@ describe.runIf(brokers)('kafka produce, replay and bulk produce', () => {
       code: 'VALIDATION',
       message: expect.stringMatching(/line 4, column 1/),
     });
+    // A partition the topic does not have is refused: the producer would drop the message and call it sent.
+    await expect(engine.call('produceKafkaMessage', { connection, topic, partition: 7, key: 'k', value: '{}' })).rejects.toMatchObject({
+      code: 'VALIDATION',
+      message: `Topic "${topic}" has partitions 0 to 0; there is no partition 7.`,
+    });
     const first = await engine.call('produceKafkaMessage', { connection, topic, key: 'order-1', value: '{ "total": 12.5 }', headers: [{ key: 'trace', value: 't-1' }] });
     expect(first).toEqual({ topic, partition: 0, offset: 0 });
     await engine.call('produceKafkaMessage', { connection, topic, key: 'order-2', value: 'not json at all', format: 'text' });
@@ -153,12 +158,14 @@ describe.runIf(brokers)('kafka produce, replay and bulk produce', () => {
       JSON.stringify({ topic: 'ignored', partition: 0, offset: 9, tstype: 'create', ts: 1_700_000_000_000, key: 'd', payload: '{"from":"kcat"}', headers: ['h1', 'v1', 'h2', 'v2'] }),
       '',
       JSON.stringify({ key: 'e', value: { base64: Buffer.from([1, 2, 3]).toString('base64') } }),
+      JSON.stringify({ key: 'f', value: 'to a partition that does not exist', partition: 9 }),
     ];
     const pasted = await engine.call('produceKafkaFile', { connection, topic, text: lines.join('\n') });
     const done = await engine.waitJob(pasted.id);
     expect(done.state).toBe('succeeded');
     expect(done.message).toMatch(/Produced 4 message/);
-    expect(done.message).toMatch(/Skipped 1 bad line\(s\) \(line 3: not valid JSON/);
+    expect(done.message).toMatch(/Skipped 2 bad line\(s\) \(line 3: not valid JSON/);
+    expect(done.message).toMatch(/line 7: "partition" 9 does not exist/);
 
     writeFileSync(path.join(engine.workspace, 'orders.jsonl'), Array.from({ length: 2500 }, (_, index) => JSON.stringify({ key: `o-${index}`, value: { index } })).join('\n') + '\n');
     const file = await engine.call('produceKafkaFile', { connection, topic, path: 'orders.jsonl' });

@@ -16,7 +16,7 @@ import { LagSamplers } from './lag-sampler.js';
 import { deleteGroup, resetGroupOffsets } from './group-admin.js';
 import { peekTopic } from './peek.js';
 import { addPartitions, alterTopicConfigs, deleteTopic } from './topic-admin.js';
-import { produceFile, produceOne, replayToTopic } from './produce.js';
+import { produceFile, produceOne, replayToTopic, requirePartition } from './produce.js';
 import { Partitioners, type Admin } from 'kafkajs';
 
 /** The event log's default limit (main/engine/log); records above it are stored as metadata. */
@@ -231,7 +231,9 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
 
     produceKafkaMessage: (request) =>
       clients.use(request.connection, `Producing to "${request.topic}"`, async (handle) => {
-        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
+        const admin = await handle.admin();
+        await requireTopic(admin, request.topic, handle.target, request.createTopic);
+        await requirePartition(admin, request.topic, request.partition);
         return produceOne(await handle.producer(), request);
       }),
 
@@ -259,9 +261,10 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
     },
 
     produceKafkaFile: async (request) => {
-      const { kafka, target } = await clients.use(request.connection, 'Preparing the bulk produce', async (handle) => {
-        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
-        return { kafka: handle.kafka, target: handle.target };
+      const { kafka, target, partitions } = await clients.use(request.connection, 'Preparing the bulk produce', async (handle) => {
+        const admin = await handle.admin();
+        await requireTopic(admin, request.topic, handle.target, request.createTopic);
+        return { kafka: handle.kafka, target: handle.target, partitions: await requirePartition(admin, request.topic, undefined) };
       });
       const title = `Produce ${request.path ?? 'pasted JSONL'} → ${request.topic}`;
       return context.jobs.start(
@@ -270,7 +273,7 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
           const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 5, allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
           await producer.connect();
           try {
-            return await produceFile({ producer, topic: request.topic, path: request.path, text: request.text, baseDir: context.workspace.root, lines: request.lines, onBadLine: request.onBadLine }, handle);
+            return await produceFile({ producer, topic: request.topic, path: request.path, text: request.text, baseDir: context.workspace.root, lines: request.lines, onBadLine: request.onBadLine, partitions }, handle);
           } finally {
             await producer.disconnect().catch(() => undefined);
           }

@@ -42,6 +42,16 @@ export function produceValue(value: string | null, format: 'json' | 'text'): str
   }
 }
 
+/** Refuses a partition the topic does not have: the producer would drop the message and report offset -1. */
+export async function requirePartition(admin: Admin, topic: string, partition: number | undefined): Promise<number> {
+  const metadata = await admin.fetchTopicMetadata({ topics: [topic] });
+  const count = metadata.topics[0]?.partitions.length ?? 0;
+  if (partition !== undefined && partition >= count) {
+    throw new EddyError('VALIDATION', `Topic "${topic}" has partitions 0 to ${count - 1}; there is no partition ${partition}.`);
+  }
+  return count;
+}
+
 export async function produceOne(producer: Producer, request: ProduceOneRequest): Promise<{ topic: string; partition: number; offset: number }> {
   const value = produceValue(request.value, request.format);
   const [metadata] = await producer.send({
@@ -230,6 +240,8 @@ export interface ProduceFileOptions {
   baseDir: string;
   lines: 'records' | 'values';
   onBadLine: 'skip' | 'fail';
+  /** The topic's partition count: a line naming another partition is a bad line (Kafka would drop it silently). */
+  partitions?: number | undefined;
 }
 
 export async function produceFile(options: ProduceFileOptions, handle: JobHandle): Promise<string> {
@@ -271,7 +283,11 @@ export async function produceFile(options: ProduceFileOptions, handle: JobHandle
     if (handle.signal.aborted) break;
     if (line.trim() === '') continue;
     try {
-      pending.push(parseJsonlLine(line, options.lines));
+      const message = parseJsonlLine(line, options.lines);
+      if (message.partition !== undefined && options.partitions !== undefined && message.partition >= options.partitions) {
+        throw new Error(`"partition" ${message.partition} does not exist: "${options.topic}" has partitions 0 to ${options.partitions - 1}`);
+      }
+      pending.push(message);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (options.onBadLine === 'fail') {

@@ -152,7 +152,9 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
             Partition {open.partition}, offset {open.offset} · {formatTime(open.timestamp)} · {open.size.toLocaleString('en')} bytes
           </h3>
           {open.decodeError ? <p className="kafka-warn">{open.decodeError}</p> : null}
-          <pre className="kafka-value">{open.value !== null ? JSON.stringify(open.value, null, 2) : open.valueBytes !== undefined ? `base64: ${open.valueBytes}` : 'null (tombstone)'}</pre>
+          <pre className="kafka-value">
+            {open.value !== null ? JSON.stringify(open.value, null, 2) : open.valueBytes !== undefined ? `base64: ${open.valueBytes}` : open.decodeError ? '(value not shown here: see the note above; a capture stores it whole)' : 'null (tombstone)'}
+          </pre>
           <HeadersTable headers={open.headers} className="kafka-table" empty={<p className="hint">No headers.</p>} />
         </div>
       ) : null}
