@@ -126,6 +126,15 @@ describe.runIf(brokers)('kafka produce, replay and bulk produce', () => {
     // Tombstones stay tombstones and empty values stay empty.
     expect(replayed.filter((message) => message.value === null)).toHaveLength(50);
     expect(replayed.filter((message) => message.value?.length === 0)).toHaveLength(50);
+
+    // Keeping partitions into a topic created for it: created with the 3 partitions the events came from.
+    const created = uniqueTopic('replay-new');
+    topics.push(created);
+    const into = await engine.call('replayToKafka', { connection, stream: `kafka:${source}`, topic: created, keepPartitions: true, createTopic: true });
+    const intoDone = await engine.waitJob(into.id);
+    expect(intoDone.state, intoDone.message).toBe('succeeded');
+    expect((await engine.call('describeKafkaTopic', { connection, topic: created })).partitions).toHaveLength(3);
+    expect(byPartition(await consumeAll(kafka, created, { expected: 300 }))).toEqual(byPartition(original));
   });
 
   it('replays a selection of events only', async () => {

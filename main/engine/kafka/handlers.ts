@@ -121,6 +121,19 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
       }
     };
 
+  /** Partitions a captured Kafka stream came from (the highest in its positions, plus one). */
+  async function capturedPartitions(stream: string): Promise<number | undefined> {
+    if (!stream.startsWith('kafka:')) return undefined;
+    const from = `${stream}/`.length + 1;
+    const rest = `substr(position, ${from})`;
+    const result = await context.log.query(
+      `SELECT max(CAST(substr(${rest}, 1, instr(${rest}, '/') - 1) AS INTEGER)) FROM events WHERE stream = '${stream.replaceAll("'", "''")}'`,
+      { maxRows: 1000, timeoutMs: 30_000 },
+    );
+    const highest = Math.max(-1, ...result.rows.map((row) => Number(row[0] ?? -1)));
+    return highest >= 0 ? highest + 1 : undefined;
+  }
+
   return {
     listKafkaTopics: ({ connection, includeInternal }) => clients.use(connection, 'Listing topics', async (handle) => listTopics(await handle.admin(), handle.raw(), includeInternal)),
 
@@ -241,7 +254,13 @@ export function createKafkaHandlers(context: EngineContext): HandlersFor<typeof 
       const stats = (await context.log.streams()).find((entry) => entry.stream === request.stream);
       if (!stats) throw new EddyError('NOT_FOUND', `The event log has no stream "${request.stream}".`);
       const { kafka, target } = await clients.use(request.connection, 'Preparing the replay', async (handle) => {
-        await requireTopic(await handle.admin(), request.topic, handle.target, request.createTopic);
+        const admin = await handle.admin();
+        if (request.keepPartitions && request.createTopic && !(await admin.listTopics()).includes(request.topic)) {
+          // Keeping partitions needs as many as the captured topic had: the broker's default may be fewer.
+          const partitions = await capturedPartitions(request.stream);
+          if (partitions !== undefined) await admin.createTopics({ waitForLeaders: true, topics: [{ topic: request.topic, numPartitions: partitions, replicationFactor: -1 }] });
+        }
+        await requireTopic(admin, request.topic, handle.target, request.createTopic);
         return { kafka: handle.kafka, target: handle.target };
       });
       const title = `Replay ${request.stream} → ${request.topic}`;
