@@ -245,8 +245,8 @@ function GroupDetail({ connection, groupId, onChanged, onDeleted }: { connection
               Reset offsets…
             </button>
             <button
-              disabled={data.members.length > 0}
-              title={data.members.length > 0 ? 'Kafka deletes only an empty group: stop its consumers first' : 'Delete the group and its committed offsets'}
+              disabled={data.members.length > 0 || resetting}
+              title={data.members.length > 0 ? 'Kafka deletes only an empty group: stop its consumers first' : resetting ? 'Finish or cancel the offset reset first' : 'Delete the group and its committed offsets'}
               onClick={() => {
                 if (!window.confirm(`Delete consumer group "${groupId}"? Its committed offsets are lost: its consumers would start again from their auto.offset.reset position.`)) return;
                 engine.deleteKafkaGroup({ connection, groupId }).then(onDeleted, (failure: unknown) => setActionText({ ok: false, text: messageOf(failure) }));
