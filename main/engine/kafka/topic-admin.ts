@@ -54,7 +54,9 @@ export async function alterTopicConfigs(admin: Admin, topic: string, set: Record
     // kafkajs drops the broker's explanation ("Configuration is invalid"): name what was sent.
     if ((error as { type?: unknown }).type === 'INVALID_CONFIG') {
       const sent = Object.entries(set).map(([name, value]) => `${name} = ${JSON.stringify(value)}`);
-      throw new EddyError('VALIDATION', `The broker refused ${sent.length > 0 ? sent.join(', ') : 'the change'}: not a valid value for that config (durations are in milliseconds, sizes in bytes). Nothing was changed.`);
+      const names = Object.keys(set);
+      const units = names.some((name) => name.endsWith('.ms')) ? ' (durations are in milliseconds)' : names.some((name) => name.endsWith('.bytes')) ? ' (sizes are in bytes)' : '';
+      throw new EddyError('VALIDATION', `The broker refused ${sent.length > 0 ? sent.join(', ') : 'the change'}: not a valid value for that config${units}. Nothing was changed.`);
     }
     throw error;
   }
