@@ -103,6 +103,7 @@ describe.runIf(enabled)('kafka view in the browser', () => {
     const opened = page.getByTestId('kafka-message-detail');
     await opened.waitFor();
     expect(await opened.innerText()).toContain('Partition 1, offset 9');
+    expect(await opened.innerText()).toMatch(/key customer-\d+/);
     await screenshot(page, 'kafka-messages');
     await detail.getByRole('tab', { name: 'Partitions & configs' }).click();
   });

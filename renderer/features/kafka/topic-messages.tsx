@@ -1,7 +1,7 @@
 // A topic's messages, read on demand to look at them (the engine's peek: no consumer group,
 // nothing stored): the newest, or forward from the oldest, an offset or a time, in all partitions
 // or one. A row opens the message's value, headers and decode note below the table.
-import { useEffect, useMemo, useState, type JSX } from 'react';
+import { useEffect, useMemo, useRef, useState, type JSX } from 'react';
 import type { KafkaConnection, KafkaPeekMessage, KafkaPeekResult } from '../../../shared/contracts/kafka';
 import { useAction } from '../../app/use-engine';
 import { engine } from '../../client/engine-client';
@@ -30,6 +30,11 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
   const { busy, error, run } = useAction();
   const [open, setOpen] = useState<KafkaPeekMessage | undefined>();
   const [search, setSearch] = useState('');
+  // An opened message shows below the table: bring it into view (with 50 rows it was off-screen).
+  const detailRef = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    if (open) detailRef.current?.scrollIntoView({ block: 'nearest', behavior: 'smooth' });
+  }, [open]);
   const shown = useMemo(() => {
     const needle = search.trim().toLowerCase();
     return !result || needle === '' ? (result?.messages ?? []) : result.messages.filter((message) => searchText(message).includes(needle));
@@ -147,10 +152,14 @@ export function TopicMessages({ connection, topic, partitions }: { connection: K
         </table>
       ) : null}
       {open ? (
-        <div className="kafka-card kafka-message-detail" data-testid="kafka-message-detail">
+        <div className="kafka-card kafka-message-detail" data-testid="kafka-message-detail" ref={detailRef}>
           <h3>
             Partition {open.partition}, offset {open.offset} · {formatTime(open.timestamp)} · {open.size.toLocaleString('en')} bytes
           </h3>
+          <p className="mono kafka-message-key">
+            <span className="dim">key </span>
+            {open.key === null ? <span className="dim">null</span> : typeof open.key === 'string' ? open.key : JSON.stringify(open.key)}
+          </p>
           {open.decodeError ? <p className="kafka-warn">{open.decodeError}</p> : null}
           <pre className="kafka-value">
             {open.value !== null ? JSON.stringify(open.value, null, 2) : open.valueBytes !== undefined ? `base64: ${open.valueBytes}` : open.decodeError ? '(value not shown here: see the note above; a capture stores it whole)' : 'null (tombstone)'}
