@@ -273,8 +273,23 @@ export async function describeGroup(admin: Admin, raw: RawCluster | undefined, g
     maxTimeLagMs: timeLags.length > 0 ? Math.max(...timeLags) : null,
     at,
   };
-  if (note) detail.note = note;
+  const notes = [note, outOfRangeNote(rows)].filter((text): text is string => Boolean(text));
+  if (notes.length > 0) detail.note = notes.join(' ');
   return detail;
+}
+
+/**
+ * Committed offsets outside a partition's log (the topic was truncated, recreated, or retention
+ * passed them): their lag reads 0 or misleads, and the group's consumers will not resume there.
+ */
+export function outOfRangeNote(rows: KafkaGroupPartitionLag[]): string | undefined {
+  const out = rows.filter((row) => row.committedOffset !== null && (row.committedOffset > row.logEndOffset || row.committedOffset < row.logStartOffset));
+  if (out.length === 0) return undefined;
+  const named = out
+    .slice(0, 5)
+    .map((row) => `${row.topic}/${row.partition} at ${row.committedOffset} (log ${row.logStartOffset}-${row.logEndOffset})`)
+    .join(', ');
+  return `Committed offsets outside the partition's log: ${named}${out.length > 5 ? ` and ${out.length - 5} more` : ''}. Its consumers will restart from their auto.offset.reset position there, not from the committed offset; reset the offsets to choose.`;
 }
 
 /** A chart point from a group description. */
