@@ -206,7 +206,10 @@ export async function testKafkaConnection(profile: KafkaClientProfile, resolveSe
     };
   } catch (error) {
     const diagnosis = diagnoseConnectionError(error, target);
-    return { ok: false, stage: diagnosis.stage, message: diagnosis.message + hintFor(profile, error, diagnosis.stage), elapsedMs: elapsed() };
+    const hint = hintFor(profile, error, diagnosis.stage);
+    // Said once: the diagnosis of a closed connection already names TLS and SASL.
+    const repeats = hint.includes('TLS or SASL') && diagnosis.message.includes('TLS or SASL');
+    return { ok: false, stage: diagnosis.stage, message: diagnosis.message + (repeats ? '' : hint), elapsedMs: elapsed() };
   } finally {
     await admin.disconnect().catch(() => undefined);
   }
