@@ -44,7 +44,13 @@ describe.runIf(brokers && secured)('adding a Kafka connection', () => {
     await page.getByRole('button', { name: '+ Kafka' }).click();
     const form = page.getByRole('form', { name: 'Kafka connection' }).or(page.locator('form.connection-form'));
     await form.getByLabel('Name').fill('Local broker');
+    // A broker without a port is pointed at in the form, before anything is sent.
+    await form.getByLabel('Bootstrap brokers').fill('localhost');
+    await form.getByRole('button', { name: 'Test connection' }).click();
+    expect(await form.getByLabel('Bootstrap brokers').evaluate((input) => (input as unknown as { validity: { valid: boolean } }).validity.valid)).toBe(false);
+    expect(await page.getByTestId('connection-test-result').count()).toBe(0);
     await form.getByLabel('Bootstrap brokers').fill(brokers!.join(', '));
+    expect(await form.getByLabel('Bootstrap brokers').evaluate((input) => (input as unknown as { validity: { valid: boolean } }).validity.valid)).toBe(true);
     expect(await form.getByLabel('Client id').inputValue()).toBe('eddy');
     await form.getByLabel('Client id').fill('eddy-e2e-analyst');
     await form.getByRole('button', { name: 'Test connection' }).click();

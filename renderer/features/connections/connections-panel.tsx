@@ -381,7 +381,15 @@ function ConnectionForm(props: {
         <>
           <label>
             Bootstrap brokers
-            <input value={draft.brokers} onChange={(event) => set('brokers', event.target.value)} placeholder="host1:9092, host2:9092" required />
+            <input
+              value={draft.brokers}
+              onChange={(event) => set('brokers', event.target.value)}
+              placeholder="host1:9092, host2:9092"
+              required
+              // What the profile accepts (host:port, comma- or space-separated): pointed at here, not refused after Save.
+              pattern="\s*[^\s,:]+:\d{1,5}(\s*[,\s]\s*[^\s,:]+:\d{1,5})*\s*"
+              title="host:port, separated by commas (for example broker1:9092, broker2:9092)"
+            />
           </label>
           <label title="How this client names itself to the brokers: it shows in their request logs, quotas and consumer-group member lists.">
             Client id

@@ -294,7 +294,21 @@ export function StreamView({ tab, engineReady, compact = false }: { tab: StreamT
       width: 320,
       flex: true,
       className: 'mono',
-      cell: (event) => (event.decodeError ? <span className="decode-error">⚠ {event.decodeError}</span> : preview(event.value, 240)),
+      // The value when there is one (a note about a header or the key must not hide it), the note otherwise.
+      cell: (event) =>
+        event.value !== null ? (
+          event.decodeError ? (
+            <span title={event.decodeError}>
+              <span className="decode-error">⚠</span> {preview(event.value, 240)}
+            </span>
+          ) : (
+            preview(event.value, 240)
+          )
+        ) : event.decodeError ? (
+          <span className="decode-error">⚠ {event.decodeError}</span>
+        ) : (
+          <span className="dim">null</span>
+        ),
     };
     // The value preview takes the room that is left; position and ingest time follow it.
     return [...base, ...extra, value, ...trailing];
