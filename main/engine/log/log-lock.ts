@@ -42,6 +42,19 @@ export function processAlive(pid: number): boolean {
   return true;
 }
 
+/**
+ * Whether the process could be an Eddy (a Node or Electron process): after a crash its pid may
+ * have been reused by something else, whose lock is then stale. Unknown (not Linux): assume it is.
+ */
+function couldBeEddy(pid: number): boolean {
+  if (process.platform !== 'linux') return true;
+  try {
+    return /node|electron|eddy/i.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+  } catch {
+    return true;
+  }
+}
+
 /** Paths this process holds, so a second open in the same process is refused too. */
 const heldHere = new Set<string>();
 
@@ -101,7 +114,7 @@ export async function acquireLogLock(fs: LogFs, lockFile: string, holder: string
     }
     if (current === null) continue; // released meanwhile: try again
     const sameHost = current.host === os.hostname();
-    const stale = sameHost && (Number.isNaN(current.pid) || (current.pid !== process.pid && !processAlive(current.pid)));
+    const stale = sameHost && (Number.isNaN(current.pid) || (current.pid !== process.pid && (!processAlive(current.pid) || !couldBeEddy(current.pid))));
     const ownPidLeftover = sameHost && current.pid === process.pid; // this process opened it before and never closed it (not held: checked above)
     if (stale || ownPidLeftover) {
       await fs.unlink(file).catch(() => undefined);
@@ -110,7 +123,7 @@ export async function acquireLogLock(fs: LogFs, lockFile: string, holder: string
     throw new EddyError(
       'CONFLICT',
       sameHost
-        ? `This workspace's event log is open in ${describeOwner(current)}. Only one process can write to it at a time: capture from that app (or stop that command) first, or use another workspace.`
+        ? `This workspace's event log is open in ${describeOwner(current)}. Only one process can write to it at a time: capture from that app (or stop that command) first, or use another workspace. (If no Eddy is running, delete ${file}.)`
         : `This workspace's event log is open in ${describeOwner(current)}. Only one process can write to it at a time. If that process is certainly gone, delete ${file}.`,
       { lock: file, pid: current.pid, host: current.host },
     );
