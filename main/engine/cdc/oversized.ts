@@ -3,13 +3,8 @@
 // with a note saying why. Refusing it instead would leave a hole the source has already moved
 // past (a slot confirmed beyond it), and nothing in the stream would say a change happened there.
 import type { JsonValue, NewEvent } from '../../../shared/events.js';
+import { byteSize } from '../byte-size.js';
 import { EncodedEvent, prepareEvent, type EventEncoder, type LogInput } from '../log/event-codec.js';
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 /** `event` when it fits in `maxEventBytes` (or fails for another reason, which the log reports); else its stub. */
 export function fitEvent(event: NewEvent, maxEventBytes: number): NewEvent {
@@ -23,7 +18,7 @@ export function fitEvent(event: NewEvent, maxEventBytes: number): NewEvent {
     stub = Object.fromEntries(Object.entries(value).map(([field, entry]) => [field, field === 'before' || field === 'after' ? null : entry])) as JsonValue;
   }
   const { valueBytes: _dropped, ...rest } = event;
-  return { ...rest, value: stub, decodeError: `over the event size limit (${formatBytes(prepared.size)}; the limit is ${formatBytes(maxEventBytes)}): the row values were not stored` };
+  return { ...rest, value: stub, decodeError: `over the event size limit (${byteSize(prepared.size)}; the limit is ${byteSize(maxEventBytes)}): the row values were not stored` };
 }
 
 /**
@@ -53,7 +48,7 @@ export class SizeGuard {
           this.count++;
           this.first ??= `${event.stream} at ${event.position}`;
           this.onOversized(
-            `${this.count} change(s) over the event size limit (${formatBytes(this.maxEventBytes)}) were kept without their row values (key, operation and position only): ${stub.decodeError}. The first was ${this.first}.`,
+            `${this.count} change(s) over the event size limit (${byteSize(this.maxEventBytes)}) were kept without their row values (key, operation and position only): ${stub.decodeError}. The first was ${this.first}.`,
           );
           next = this.encoder ? this.encoder.encode(stub) : stub;
         }

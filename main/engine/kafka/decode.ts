@@ -16,6 +16,7 @@
 import { isUtf8 } from 'node:buffer';
 import type { Header, JsonValue, NewEvent, Op } from '../../../shared/events.js';
 import { attachValueJson } from '../log/index.js';
+import { byteSize } from '../byte-size.js';
 
 /** The parts of a kafkajs message the decoder reads. */
 export interface KafkaRecordLike {
@@ -67,11 +68,6 @@ export function parseKafkaPosition(position: string): { topic: string; partition
   return match ? { topic: match[1]!, partition: Number(match[2]), offset: Number(match[3]) } : undefined;
 }
 
-function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
 
 const OPS = new Set(['c', 'u', 'd', 'r']);
 
@@ -246,7 +242,7 @@ export function decodeRecord(topic: string, partition: number, message: KafkaRec
   const worstValue = Math.ceil(valueBytes * 1.4);
   const fixed = EVENT_OVERHEAD + position.length + stream.length + Math.ceil(keyBytes * 1.4) + headerBytes * 2;
   if (fixed + worstValue > options.maxEventBytes) {
-    notes.push(`${NOTE_OVER_LIMIT} (value ${formatSize(valueBytes)}, limit ${formatSize(options.maxEventBytes)})`);
+    notes.push(`${NOTE_OVER_LIMIT} (value ${byteSize(valueBytes)}, limit ${byteSize(options.maxEventBytes)})`);
     const tooBigEvenWithoutValue = fixed > options.maxEventBytes;
     const event: NewEvent = {
       stream,

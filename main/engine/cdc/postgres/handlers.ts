@@ -144,7 +144,13 @@ export function createPostgresCdcHandlers(context: EngineContext): PostgresHandl
     const registry = captureRegistry(context);
     for (const name of names.filter((entry) => entry.endsWith('.request.json'))) {
       const slotName = name.slice(0, -'.request.json'.length);
-      const parsed = PgStartCaptureRequestSchema.safeParse(JSON.parse(await readFile(path.join(folder, name), 'utf8').catch(() => 'null')));
+      let kept: unknown;
+      try {
+        kept = JSON.parse(await readFile(path.join(folder, name), 'utf8'));
+      } catch {
+        continue; // unreadable or damaged: that capture is started again from its source
+      }
+      const parsed = PgStartCaptureRequestSchema.safeParse(kept);
       const state = await readCaptureState(stateFilePath(context.workspace.localDir, slotName));
       if (!parsed.success || !state || registry.get(postgresCaptureId(slotName))) continue;
       const request = { ...parsed.data, slotName };
